@@ -1,0 +1,109 @@
+"""Validate what survey front-ends send and document what they get back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from feedbackvault.api.fields import LiteralTrue, StrictInteger, TrimmedEmail
+from feedbackvault.domain.responses import Answers, ConsentClaim, Submission
+
+SURVEY_ID = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", error="Must be 1-100 of A-Z a-z 0-9 . _ -."
+)
+TOUCHPOINT = validate.Regexp(r"^[a-z0-9-]{1,40}$", error="Must be 1-40 of a-z 0-9 -.")
+LOCALE = validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", error="Must be a BCP 47 tag.")
+# API.md: comments up to 2,000 characters.
+MAX_COMMENT_LENGTH = 2000
+
+
+class ConsentSchema(ma.Schema):
+    """The consent the respondent gave."""
+
+    opt_in = LiteralTrue(required=True, metadata={"description": "Must be the JSON literal true"})
+    notice_version = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    given_at = ma.fields.AwareDateTime(required=True, format="iso")
+
+
+class RespondentSchema(ma.Schema):
+    """Personal fields; each must be allowed by the purpose."""
+
+    email = TrimmedEmail(validate=validate.Length(max=254))
+    name = ma.fields.String(validate=validate.Length(1, 200))
+    customer_id = ma.fields.String(validate=validate.Length(1, 100))
+
+
+class AnswersSchema(ma.Schema):
+    """Scores (at least one) and an optional comment."""
+
+    nps = StrictInteger(validate=validate.Range(0, 10))
+    csat = StrictInteger(validate=validate.Range(1, 5))
+    ces = StrictInteger(validate=validate.Range(1, 7))
+    comment = ma.fields.String(validate=validate.Length(1, MAX_COMMENT_LENGTH))
+
+
+class SubmissionSchema(ma.Schema):
+    """A consented response."""
+
+    survey_id = ma.fields.String(required=True, validate=SURVEY_ID)
+    purpose = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    consent = ma.fields.Nested(ConsentSchema, required=True)
+    respondent = ma.fields.Nested(RespondentSchema)
+    answers = ma.fields.Nested(AnswersSchema, required=True)
+    touchpoint = ma.fields.String(validate=TOUCHPOINT)
+    locale = ma.fields.String(validate=LOCALE)
+
+    @ma.post_load
+    def to_submission(self, data: dict[str, Any], **_kwargs: Any) -> Submission:
+        """Build the domain submission."""
+        return Submission(
+            survey_id=data["survey_id"],
+            purpose=data["purpose"],
+            consent=ConsentClaim(**data["consent"]),
+            answers=Answers(**data["answers"]),
+            respondent=dict(data.get("respondent") or {}),
+            touchpoint=data.get("touchpoint"),
+            locale=data.get("locale"),
+        )
+
+
+class ReceiptSchema(ma.Schema):
+    """The respondent's signed proof of consent."""
+
+    receipt_id = ma.fields.String()
+    purpose = ma.fields.String()
+    notice_version = ma.fields.String()
+    given_at = ma.fields.String()
+    recorded_at = ma.fields.String()
+    withdraw_token = ma.fields.String(metadata={"description": "Shown once; stored only as a hash"})
+    signature = ma.fields.String(
+        metadata={
+            "description": "Ed25519, base64, over the canonical JSON of the other fields "
+            "without signature and withdraw_token"
+        }
+    )
+
+
+class RecordedSchema(ma.Schema):
+    """A stored response."""
+
+    response_id = ma.fields.String()
+    expires_at = ma.fields.String()
+    receipt = ma.fields.Nested(ReceiptSchema)
+
+
+class WithdrawSchema(ma.Schema):
+    """A request to withdraw one consent."""
+
+    receipt_id = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    withdraw_token = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class WithdrawalSchema(ma.Schema):
+    """The result of a withdrawal."""
+
+    receipt_id = ma.fields.String()
+    withdrawn_at = ma.fields.String()
+    responses_erased = ma.fields.Integer()

@@ -1,0 +1,129 @@
+"""Erase subjects (GDPR Art. 17) across both stores, and re-apply erasures after a restore."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from feedbackvault.domain.clock import Clock, isoformat_z
+from feedbackvault.domain.purposes import PolicySet
+from feedbackvault.services.privacy_requests import close, lock_verified
+from feedbackvault.services.subject_keys import SubjectKeys
+from feedbackvault.storage.units import DataUnit, Stores
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What `erasures replay` found and re-applied."""
+
+    tombstones: int
+    responses_erased: int
+    consents_erased: int
+    keys_destroyed: int
+    lookups_destroyed: int
+
+
+class ErasureService:
+    """Destroy a subject's data, keys and index entries, leaving only a tombstone."""
+
+    def __init__(
+        self, stores: Stores, policies: PolicySet, subject_keys: SubjectKeys, clock: Clock
+    ) -> None:
+        self.stores = stores
+        self.policies = policies
+        self.subject_keys = subject_keys
+        self.clock = clock
+
+    def erase(self, request_id: str, subject_ids: Sequence[str], actor: str) -> dict[str, Any]:
+        """Erase the subjects of a verified request and return its certificate.
+
+        The data store goes first, in one transaction: tombstones, responses
+        anonymised (purposes with `on_expiry: anonymise`) or deleted, consents
+        and subject rows deleted, the request completed and audited. The key
+        store follows in its own transaction: tombstones, then keys and index
+        entries shredded. A crash between the two leaves no readable data (the
+        ciphertext is gone) and tombstones that `erasures replay`, or fulfilling
+        the request again, use to finish the shredding.
+        """
+        now = self.clock.now().replace(microsecond=0)
+        with self.stores.keys() as keys:
+            keys_held = keys.key_erasures.count_keys(subject_ids)
+        with self.stores.data() as unit:
+            row = lock_verified(unit, request_id)
+            deleted, anonymised, consents = self._erase_data(unit, subject_ids, "erasure")
+            details = {
+                "responses_erased": deleted + anonymised,
+                "responses_deleted": deleted,
+                "responses_anonymised": anonymised,
+                "consents_erased": consents,
+                "keys_destroyed": keys_held,
+            }
+            entry = close(unit, row, at=now, actor=actor, subject_refs=subject_ids, details=details)
+            certificate = {
+                "request_id": row.id,
+                "subject_ref": ",".join(subject_ids) or None,
+                "responses_erased": deleted + anonymised,
+                "consents_erased": consents,
+                "keys_destroyed": keys_held,
+                "completed_at": isoformat_z(now),
+                "audit_hash": entry.hash,
+            }
+            row.result = json.dumps(certificate)
+        self.shred(subject_ids)
+        return certificate
+
+    def shred(self, subject_ids: Sequence[str]) -> tuple[int, int]:
+        """Tombstone and shred the subjects' keys and index entries; return (keys, lookups)."""
+        now = self.clock.now().replace(microsecond=0)
+        keys = lookups = 0
+        with self.stores.keys() as unit:
+            for subject_id in subject_ids:
+                unit.key_erasures.add_tombstone(subject_id, now)
+                shredded = self.subject_keys.shred(unit, subject_id)
+                keys, lookups = keys + shredded[0], lookups + shredded[1]
+        return keys, lookups
+
+    def replay(self, actor: str) -> ReplayReport:
+        """Make both stores agree that every tombstoned subject is erased (idempotent)."""
+        with self.stores.read() as unit:
+            data_ids = set(unit.subject_data.tombstone_ids())
+        with self.stores.keys() as keys:
+            key_ids = set(keys.key_erasures.tombstone_ids())
+        subject_ids = sorted(data_ids | key_ids)
+        responses = consents = 0
+        with self.stores.data() as unit:
+            for subject_id in subject_ids:
+                deleted, anonymised, erased = self._erase_data(unit, [subject_id], "replay")
+                responses, consents = responses + deleted + anonymised, consents + erased
+        keys_destroyed, lookups = self.shred(subject_ids)
+        report = ReplayReport(len(subject_ids), responses, consents, keys_destroyed, lookups)
+        if responses or consents or keys_destroyed or lookups:
+            with self.stores.data() as unit:
+                unit.audit.append(
+                    at=self.clock.now(),
+                    actor=actor,
+                    action="erasures.replayed",
+                    details={
+                        "tombstones": report.tombstones,
+                        "responses_erased": responses,
+                        "consents_erased": consents,
+                        "keys_destroyed": keys_destroyed,
+                        "lookups_destroyed": lookups,
+                    },
+                )
+        return report
+
+    def _erase_data(
+        self, unit: DataUnit, subject_ids: Sequence[str], reason: str
+    ) -> tuple[int, int, int]:
+        now = self.clock.now().replace(microsecond=0)
+        anonymise = [p.id for p in self.policies if p.on_expiry == "anonymise"]
+        deleted = anonymised = consents = 0
+        for subject_id in subject_ids:
+            unit.subject_data.add_tombstone(subject_id, now, reason)
+            counts = unit.subject_data.erase_subject(subject_id, anonymise, now)
+            deleted, anonymised = deleted + counts[0], anonymised + counts[1]
+            consents += counts[2]
+        return deleted, anonymised, consents

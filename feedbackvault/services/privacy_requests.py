@@ -1,0 +1,125 @@
+"""Shape, lock and close data-subject requests inside a data transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from feedbackvault.domain.errors import Conflict, NotFound
+from feedbackvault.storage.data_models import AuditEntry, PrivacyRequest
+from feedbackvault.storage.units import DataUnit
+
+KINDS = ("access", "erasure", "rectification")
+STATUSES = ("received", "verified", "completed", "rejected")
+OPEN_STATUSES = ("received", "verified")
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """A data-subject request as officers see it: dates, status and pseudonymous refs only."""
+
+    id: str
+    kind: str
+    status: str
+    overdue: bool
+    received_at: datetime
+    due_at: datetime
+    subject_refs: list[str]
+    verified_at: datetime | None
+    verification_method: str | None
+    extended_at: datetime | None
+    extension_reason: str | None
+    completed_at: datetime | None
+    rejected_at: datetime | None
+    rejection_reason: str | None
+    result: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: PrivacyRequest, now: datetime) -> RequestState:
+        """Copy a stored request, deriving whether it is overdue at `now`."""
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            status=row.status,
+            overdue=row.status in OPEN_STATUSES and row.due_at < now,
+            received_at=row.received_at,
+            due_at=row.due_at,
+            subject_refs=refs_of(row),
+            verified_at=row.verified_at,
+            verification_method=row.verification_method,
+            extended_at=row.extended_at,
+            extension_reason=row.extension_reason,
+            completed_at=row.completed_at,
+            rejected_at=row.rejected_at,
+            rejection_reason=row.rejection_reason,
+            result=json.loads(row.result) if row.result else None,
+        )
+
+
+def refs_of(row: PrivacyRequest) -> list[str]:
+    """Return the subject ids a request was matched to."""
+    refs: list[str] = json.loads(row.subject_refs) if row.subject_refs else []
+    return refs
+
+
+def lock(unit: DataUnit, request_id: str) -> PrivacyRequest:
+    """Load and lock a request, or raise NotFound."""
+    row = unit.privacy.get_for_update(request_id)
+    if row is None:
+        raise NotFound("No privacy request with that id.")
+    return row
+
+
+def lock_verified(unit: DataUnit, request_id: str) -> PrivacyRequest:
+    """Load and lock a request that may be fulfilled now (it must be verified)."""
+    row = lock(unit, request_id)
+    if row.status != "verified":
+        raise Conflict(f"Only a verified request can be fulfilled; this one is {row.status}.")
+    return row
+
+
+def record_step(
+    unit: DataUnit,
+    row: PrivacyRequest,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: Mapping[str, object] | None = None,
+) -> AuditEntry:
+    """Audit one step of a request, naming its pseudonymous subject refs (never identifiers)."""
+    refs = refs_of(row)
+    payload: dict[str, object] = {"kind": row.kind, "status": row.status, **(details or {})}
+    if len(refs) > 1:
+        payload["subject_refs"] = refs
+    return unit.audit.append(
+        at=at,
+        actor=actor,
+        action=action,
+        subject_ref=refs[0] if refs else None,
+        request_id=row.id,
+        details=payload,
+    )
+
+
+def close(
+    unit: DataUnit,
+    row: PrivacyRequest,
+    *,
+    at: datetime,
+    actor: str,
+    subject_refs: Sequence[str],
+    details: Mapping[str, object],
+) -> AuditEntry:
+    """Mark a request completed, forget its identifier digests and audit the fulfilment.
+
+    The caller stores `row.result` (counts, or the erasure certificate with the entry's hash).
+    """
+    row.status, row.completed_at = "completed", at
+    row.subject_refs = json.dumps(list(subject_refs))
+    # A closed request must not be able to find its subject again (e.g. after erasure).
+    row.email_digest = row.customer_id_digest = None
+    return record_step(unit, row, at=at, actor=actor, action="request.fulfilled", details=details)

@@ -1,0 +1,147 @@
+"""Find, create, open and shred the per-subject data keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from feedbackvault.crypto.blind_index import BlindIndex, IdentifierKind
+from feedbackvault.crypto.envelope import generate_dek, unwrap_dek, wrap_dek
+from feedbackvault.crypto.keys import KeyProvider
+from feedbackvault.domain.clock import Clock
+from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
+from feedbackvault.storage.units import KeyUnit, Stores
+
+IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = ("email", "customer_id")
+# Every subject starts on data-key version 1; a re-key would add version 2.
+FIRST_DEK_VERSION = 1
+
+
+class IdentifierRace(Exception):
+    """Another transaction indexed the same identifier first; retry the lookup."""
+
+
+@dataclass(frozen=True)
+class OpenSubject:
+    """A subject whose data key is unwrapped for the length of one use case."""
+
+    subject_id: str
+    dek_version: int
+    dek: bytes = field(repr=False)
+    created: bool = False
+    # Index entries this use case added, so a failed write can take them back.
+    indexed: tuple[tuple[IdentifierKind, bytes], ...] = field(default=(), repr=False)
+
+
+class SubjectKeys:
+    """The key-store side of a subject: blind index lookups and wrapped data keys."""
+
+    def __init__(self, provider: KeyProvider, index: BlindIndex, clock: Clock) -> None:
+        self.provider = provider
+        self.index = index
+        self.clock = clock
+
+    def digests(self, identifiers: Mapping[str, str]) -> dict[IdentifierKind, bytes]:
+        """Compute the blind-index digest of each identifier given."""
+        return {
+            kind: self.index.digest(kind, identifiers[kind])
+            for kind in IDENTIFIER_KINDS
+            if identifiers.get(kind)
+        }
+
+    def find(self, unit: KeyUnit, digests: Mapping[IdentifierKind, bytes]) -> list[str]:
+        """Return the distinct subjects any of the digests points at, email first."""
+        owners = self.owners(unit, digests)
+        return list(dict.fromkeys(owners[kind] for kind in IDENTIFIER_KINDS if kind in owners))
+
+    def owners(
+        self, unit: KeyUnit, digests: Mapping[IdentifierKind, bytes]
+    ) -> dict[IdentifierKind, str]:
+        """Return, per identifier kind given, the subject it is indexed to (one query)."""
+        found = unit.keys.find_subjects(self.index.version, digests)
+        return {kind: found[kind] for kind in IDENTIFIER_KINDS if kind in found}
+
+    def resolve(self, stores: Stores, identifiers: Mapping[str, str]) -> OpenSubject:
+        """Open the subject these identifiers belong to, creating it when none does.
+
+        A returning respondent (same email or customer id) gets the same subject
+        and data key, read without taking the key store's write lock when every
+        identifier is indexed already. Identifiers not indexed yet are added to
+        the subject found; one already pointing at another subject is left as it
+        is. The key store commits before the caller writes any ciphertext: a
+        crash in between leaves an unused key, never unreadable data.
+        """
+        digests = self.digests(identifiers)
+        subject: OpenSubject | None = None
+        with stores.keys_read() as unit:
+            owners = self.owners(unit, digests)
+            if owners:
+                subject = self.open(unit, next(iter(owners.values())))
+        missing = {kind: d for kind, d in digests.items() if kind not in owners}
+        if subject is not None and not missing:
+            return subject
+        with stores.keys() as unit:
+            subject = subject or self.create(unit)
+            for kind, digest in missing.items():
+                lookup = SubjectLookup(
+                    kind=kind,
+                    version=self.index.version,
+                    digest=digest,
+                    subject_id=subject.subject_id,
+                )
+                if not unit.keys.add_lookup(lookup):
+                    # Another transaction indexed this identifier since our read.
+                    raise IdentifierRace
+        return replace(subject, indexed=tuple(missing.items()))
+
+    def undo(self, stores: Stores, subject: OpenSubject) -> None:
+        """Take back what `resolve` wrote when the data store then refused the write."""
+        with stores.keys() as unit:
+            if subject.created:
+                self.shred(unit, subject.subject_id)
+            else:
+                unit.keys.remove_lookups(self.index.version, subject.subject_id, subject.indexed)
+
+    def create(self, unit: KeyUnit) -> OpenSubject:
+        """Create a new pseudonymous subject with a fresh wrapped data key."""
+        subject = self.add_key_version(unit, str(uuid.uuid4()), FIRST_DEK_VERSION)
+        return replace(subject, created=True)
+
+    def add_key_version(self, unit: KeyUnit, subject_id: str, dek_version: int) -> OpenSubject:
+        """Store a fresh data key for a subject under the active KEK and open it."""
+        dek, kek = generate_dek(), self.provider.active_kek()
+        wrapped = wrap_dek(kek, dek, subject_id=subject_id, dek_version=dek_version)
+        unit.keys.add_key(
+            SubjectKey(
+                subject_id=subject_id,
+                dek_version=dek_version,
+                kek_id=kek.kek_id,
+                wrapped_dek=wrapped,
+                created_at=self.clock.now(),
+            )
+        )
+        return OpenSubject(subject_id, dek_version, dek)
+
+    def open(self, unit: KeyUnit, subject_id: str) -> OpenSubject | None:
+        """Unwrap a subject's newest data key, or None when it was shredded."""
+        key = unit.keys.key_of(subject_id)
+        if key is None:
+            return None
+        return self.unwrap(key)
+
+    def open_many(self, unit: KeyUnit, subject_ids: list[str]) -> dict[str, OpenSubject]:
+        """Unwrap the data keys of several subjects in one query."""
+        return {sid: self.unwrap(key) for sid, key in unit.keys.keys_of(subject_ids).items()}
+
+    def shred(self, unit: KeyUnit, subject_id: str) -> tuple[int, int]:
+        """Destroy a subject's data keys and index entries; return how many of each."""
+        return unit.keys.destroy(subject_id)
+
+    def unwrap(self, key: SubjectKey) -> OpenSubject:
+        """Open one stored data key with the KEK that wraps it."""
+        kek = self.provider.kek(key.kek_id)
+        dek = unwrap_dek(
+            kek, key.wrapped_dek, subject_id=key.subject_id, dek_version=key.dek_version
+        )
+        return OpenSubject(key.subject_id, key.dek_version, dek)

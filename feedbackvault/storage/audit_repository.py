@@ -1,0 +1,105 @@
+"""Append to and read the hash-chained audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedbackvault.domain.audit import AuditRecord, canonical_details, record_hash
+from feedbackvault.storage.data_models import AuditEntry, AuditHead
+
+HEAD_ID = 1
+# Rows fetched per round trip while walking the whole chain.
+VERIFY_BATCH = 5_000
+
+
+class AuditRepository:
+    """The audit log inside one data transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject_ref: str | None = None,
+        request_id: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> AuditEntry:
+        """Append one entry in the caller's transaction, serialised on the chain head."""
+        head = self.session.scalars(
+            select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+        ).one()
+        unsealed = AuditRecord(
+            seq=head.seq + 1,
+            at=at,
+            actor=actor,
+            action=action,
+            subject_ref=subject_ref,
+            request_id=request_id,
+            details=canonical_details(details or {}),
+            prev_hash=head.hash,
+            hash="",
+        )
+        record = replace(unsealed, hash=record_hash(unsealed))
+        entry = AuditEntry(**asdict(record))
+        self.session.add(entry)
+        head.seq, head.hash = record.seq, record.hash
+        self.session.flush()
+        return entry
+
+    def head(self) -> tuple[int, str]:
+        """Return the sequence number and hash of the newest entry."""
+        head = self.session.get(AuditHead, HEAD_ID)
+        assert head is not None, "the audit head row is created by the first migration"
+        return head.seq, head.hash
+
+    def records(self, up_to: int) -> Iterator[AuditRecord]:
+        """Yield the entries up to sequence number `up_to` in chain order, a batch at a time."""
+        last = 0
+        while True:
+            batch = self.session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.seq > last, AuditEntry.seq <= up_to)
+                .order_by(AuditEntry.seq)
+                .limit(VERIFY_BATCH)
+            ).all()
+            if not batch:
+                return
+            for entry in batch:
+                yield to_record(entry)
+            last = batch[-1].seq
+            self.session.expunge_all()
+
+    def find(
+        self, *, subject_ref: str | None = None, request_id: str | None = None, limit: int = 1000
+    ) -> list[AuditRecord]:
+        """Return the entries about one subject or one request, oldest first."""
+        query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
+        if subject_ref is not None:
+            query = query.where(AuditEntry.subject_ref == subject_ref)
+        if request_id is not None:
+            query = query.where(AuditEntry.request_id == request_id)
+        return [to_record(entry) for entry in self.session.scalars(query)]
+
+
+def to_record(entry: AuditEntry) -> AuditRecord:
+    """Copy a row into the plain record the domain checks."""
+    return AuditRecord(
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        subject_ref=entry.subject_ref,
+        request_id=entry.request_id,
+        details=entry.details,
+        prev_hash=entry.prev_hash,
+        hash=entry.hash,
+    )

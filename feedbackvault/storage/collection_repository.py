@@ -1,0 +1,54 @@
+"""Store subjects, consents and responses in the data database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from feedbackvault.storage.data_models import Consent, Response, Subject
+from feedbackvault.storage.database import insert_ignoring_conflicts
+
+
+class ConsentRepository:
+    """Consent records inside one data transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def ensure_subject(self, subject_id: str, created_at: datetime) -> None:
+        """Insert the subject row unless it is already there (one round trip)."""
+        values = {"id": subject_id, "created_at": created_at}
+        self.session.execute(insert_ignoring_conflicts(self.session, Subject, values))
+
+    def add(self, consent: Consent) -> None:
+        """Insert a consent record."""
+        self.session.add(consent)
+
+    def get_for_update(self, consent_id: str) -> Consent | None:
+        """Load a consent record and lock it until the transaction ends."""
+        return self.session.scalars(
+            select(Consent).where(Consent.id == consent_id).with_for_update()
+        ).first()
+
+
+class ResponseRepository:
+    """Responses inside one data transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, response: Response) -> None:
+        """Insert a response."""
+        self.session.add(response)
+        self.session.flush()
+
+    def delete_for_consent(self, consent_id: str) -> int:
+        """Delete every response given under one consent and count them."""
+        result = self.session.execute(delete(Response).where(Response.consent_id == consent_id))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def count(self) -> int:
+        """Count every stored response."""
+        return int(self.session.scalar(select(func.count()).select_from(Response)) or 0)

@@ -1,0 +1,184 @@
+"""Tables of the data database: pseudonymous subjects, consents, responses, requests, audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from feedbackvault.storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class DataBase(DeclarativeBase):
+    """Declarative base of the data database."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Subject(DataBase):
+    """A data subject: a random pseudonym and nothing personal."""
+
+    __tablename__ = "subject"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Consent(DataBase):
+    """One opt-in consent, its signed receipt and its withdrawal."""
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        # Reads exclude the few withdrawn consents; this keeps finding them cheap.
+        Index(
+            "ix_consent_withdrawn",
+            "withdrawn_at",
+            postgresql_where=text("withdrawn_at IS NOT NULL"),
+            sqlite_where=text("withdrawn_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str | None] = mapped_column(
+        ForeignKey("subject.id", ondelete="SET NULL"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(64))
+    notice_version: Mapped[str] = mapped_column(String(64))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdraw_token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    receipt_signature: Mapped[str] = mapped_column(String(128))
+    responses_erased: Mapped[int | None] = mapped_column(Integer)
+
+
+class Response(DataBase):
+    """One feedback response: scores in clear, personal fields as per-subject ciphertext."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        CheckConstraint("nps IS NULL OR (nps BETWEEN 0 AND 10)", name="nps_range"),
+        CheckConstraint("csat IS NULL OR (csat BETWEEN 1 AND 5)", name="csat_range"),
+        CheckConstraint("ces IS NULL OR (ces BETWEEN 1 AND 7)", name="ces_range"),
+        Index("ix_response_survey_created", "survey_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str | None] = mapped_column(
+        ForeignKey("subject.id", ondelete="SET NULL"), index=True
+    )
+    consent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("consent.id", ondelete="SET NULL"), index=True
+    )
+    survey_id: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(64))
+    touchpoint: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    nps: Mapped[int | None] = mapped_column(SmallInteger)
+    csat: Mapped[int | None] = mapped_column(SmallInteger)
+    ces: Mapped[int | None] = mapped_column(SmallInteger)
+    email_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    customer_id_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    comment_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Null once anonymised: the exact moment can help re-identify a respondent.
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_month: Mapped[date] = mapped_column(Date)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PrivacyRequest(DataBase):
+    """A data-subject request (access, rectification, erasure) and its lifecycle."""
+
+    __tablename__ = "privacy_request"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # Keyed blind-index digests of the identifiers given; cleared once the request closes.
+    email_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    customer_id_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    subject_refs: Mapped[str | None] = mapped_column(Text)
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verification_method: Mapped[str | None] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+
+
+class ErasureTombstone(DataBase):
+    """The random id of an erased subject, kept so a restored backup can be erased again."""
+
+    __tablename__ = "erasure_tombstone"
+
+    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(20))
+
+
+class AuditEntry(DataBase):
+    """One link of the append-only, hash-chained audit log."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(DataBase):
+    """The single row that serialises appends to the audit chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(DataBase):
+    """A bearer token: its name, role and only the hash of its secret."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

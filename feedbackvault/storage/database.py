@@ -1,0 +1,132 @@
+"""Create engines and transactions for the data database and the key store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
+
+# How long a SQLite writer waits for another to finish before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+BEGIN_OPTION = "feedbackvault_begin"
+# Driver errors that mean "the database cannot be reached or is busy": retryable, 503.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+
+def insert_ignoring_conflicts(
+    session: Session, model: type[Any], values: dict[str, Any]
+) -> Executable:
+    """Build an INSERT that does nothing when the row's key exists already."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model).values(values).on_conflict_do_nothing()
+    return sqlite_insert(model).values(values).on_conflict_do_nothing()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Tell whether the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine tuned for this service's access pattern."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        )
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Erased rows must not linger in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so two writers queue on the
+        # busy timeout instead of failing on a read-to-write lock upgrade.
+        # Read-only units ask for DEFERRED and read a WAL snapshot beside writers.
+        mode = connection.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@dataclass
+class Databases:
+    """The two engines of one deployment and their session factories."""
+
+    data_engine: Engine
+    keys_engine: Engine
+
+    def __post_init__(self) -> None:
+        self._data_sessions = sessionmaker(self.data_engine, expire_on_commit=False)
+        self._key_sessions = sessionmaker(self.keys_engine, expire_on_commit=False)
+        deferred = {BEGIN_OPTION: "DEFERRED"}
+        self._read_sessions = sessionmaker(
+            self.data_engine.execution_options(**deferred), expire_on_commit=False
+        )
+        self._key_read_sessions = sessionmaker(
+            self.keys_engine.execution_options(**deferred), expire_on_commit=False
+        )
+
+    @classmethod
+    def from_urls(cls, data_url: str, keys_url: str) -> Databases:
+        """Create engines for both stores."""
+        return cls(make_engine(data_url), make_engine(keys_url))
+
+    @contextmanager
+    def data(self) -> Iterator[Session]:
+        """Run one transaction on the data database."""
+        with self._data_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Run one read-only transaction on the data database (no write lock on SQLite)."""
+        with self._read_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def keys_read(self) -> Iterator[Session]:
+        """Run one read-only transaction on the key store (no write lock on SQLite)."""
+        with self._key_read_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def keys(self) -> Iterator[Session]:
+        """Run one transaction on the key store."""
+        with self._key_sessions.begin() as session:
+            yield session
+
+    def ping(self) -> bool:
+        """Tell whether both databases answer."""
+        try:
+            for engine in (self.data_engine, self.keys_engine):
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.data_engine.dispose()
+        self.keys_engine.dispose()

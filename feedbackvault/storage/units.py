@@ -1,0 +1,85 @@
+"""Units of work over the two stores: one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from feedbackvault.storage.aggregate_repository import AggregateRepository
+from feedbackvault.storage.audit_repository import AuditRepository
+from feedbackvault.storage.collection_repository import ConsentRepository, ResponseRepository
+from feedbackvault.storage.database import Databases
+from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
+from feedbackvault.storage.key_repository import KeyRepository
+from feedbackvault.storage.privacy_repository import PrivacyRequestRepository
+from feedbackvault.storage.retention_repository import KeyShredRepository, RetentionRepository
+from feedbackvault.storage.subject_data_repository import SubjectDataRepository
+from feedbackvault.storage.token_repository import TokenRepository
+
+
+@dataclass
+class DataUnit:
+    """One transaction on the data database."""
+
+    session: Session
+
+    def __post_init__(self) -> None:
+        self.consents = ConsentRepository(self.session)
+        self.responses = ResponseRepository(self.session)
+        self.audit = AuditRepository(self.session)
+        self.tokens = TokenRepository(self.session)
+        self.privacy = PrivacyRequestRepository(self.session)
+        self.subject_data = SubjectDataRepository(self.session)
+        self.aggregates = AggregateRepository(self.session)
+        self.retention = RetentionRepository(self.session)
+
+
+@dataclass
+class KeyUnit:
+    """One transaction on the key store."""
+
+    session: Session
+
+    def __post_init__(self) -> None:
+        self.keys = KeyRepository(self.session)
+        self.key_erasures = KeyErasureRepository(self.session)
+        self.shred = KeyShredRepository(self.session)
+
+
+class Stores:
+    """Open units of work on the data database and the key store."""
+
+    def __init__(self, databases: Databases) -> None:
+        self.databases = databases
+
+    @contextmanager
+    def data(self) -> Iterator[DataUnit]:
+        """Run one transaction on the data database."""
+        with self.databases.data() as session:
+            yield DataUnit(session)
+
+    @contextmanager
+    def read(self) -> Iterator[DataUnit]:
+        """Run one read-only transaction on the data database (readers never queue on SQLite)."""
+        with self.databases.read() as session:
+            yield DataUnit(session)
+
+    @contextmanager
+    def keys_read(self) -> Iterator[KeyUnit]:
+        """Run one read-only transaction on the key store."""
+        with self.databases.keys_read() as session:
+            yield KeyUnit(session)
+
+    @contextmanager
+    def keys(self) -> Iterator[KeyUnit]:
+        """Run one transaction on the key store."""
+        with self.databases.keys() as session:
+            yield KeyUnit(session)
+
+    @property
+    def dialect(self) -> str:
+        """Name the data database's SQL dialect (`sqlite`, `postgresql`)."""
+        return self.databases.data_engine.dialect.name
