@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from hypothesis import settings as hypothesis_settings
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
@@ -30,6 +31,11 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 # Suites that need a real PostgreSQL server (gunicorn against it, SIGKILL, load):
 # without a server URL they are not collected at all, rather than reported as skipped.
 collect_ignore = [] if PG_URL else ["security/test_faults_kill.py", "security/test_load.py"]
+
+# Property tests explore the same examples on every run, so a CI result never hangs on luck,
+# and a slow shared machine does not trip Hypothesis's per-example deadline.
+hypothesis_settings.register_profile("feedbackvault", derandomize=True, deadline=None)
+hypothesis_settings.load_profile("feedbackvault")
 
 
 @pytest.fixture(scope="session")
