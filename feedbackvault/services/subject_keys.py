@@ -66,33 +66,34 @@ class SubjectKeys:
         """Open the subject these identifiers belong to, creating it when none does.
 
         A returning respondent (same email or customer id) gets the same subject
-        and data key, read without taking the key store's write lock when every
-        identifier is indexed already. Identifiers not indexed yet are added to
-        the subject found; one already pointing at another subject is left as it
-        is. The key store commits before the caller writes any ciphertext: a
-        crash in between leaves an unused key, never unreadable data.
+        and data key. Identifiers not indexed yet are added to the subject found;
+        one already pointing at another subject is left as it is. Everything
+        happens in one key-store transaction: most submissions come from new
+        respondents, and a separate read-only look first would cost them a second
+        transaction. The key store commits before the caller writes any ciphertext:
+        a crash in between leaves an unused key, never unreadable data.
         """
         digests = self.digests(identifiers)
-        subject: OpenSubject | None = None
-        with stores.keys_read() as unit:
-            owners = self.owners(unit, digests)
-            if owners:
-                subject = self.open(unit, next(iter(owners.values())))
-        missing = {kind: d for kind, d in digests.items() if kind not in owners}
-        if subject is not None and not missing:
-            return subject
         with stores.keys() as unit:
+            owners = self.owners(unit, digests)
+            subject = self.open(unit, next(iter(owners.values()))) if owners else None
+            missing = {kind: d for kind, d in digests.items() if kind not in owners}
+            if subject is not None and not missing:
+                return subject
             subject = subject or self.create(unit)
-            for kind, digest in missing.items():
-                lookup = SubjectLookup(
+            lookups = [
+                SubjectLookup(
                     kind=kind,
                     version=self.index.version,
                     digest=digest,
                     subject_id=subject.subject_id,
                 )
-                if not unit.keys.add_lookup(lookup):
-                    # Another transaction indexed this identifier since our read.
-                    raise IdentifierRace
+                for kind, digest in missing.items()
+            ]
+            if not unit.keys.add_lookups(lookups):
+                # Another transaction indexed one of these identifiers since our read;
+                # leaving the block with an exception rolls the whole unit back.
+                raise IdentifierRace
         return replace(subject, indexed=tuple(missing.items()))
 
     def undo(self, stores: Stores, subject: OpenSubject) -> None:

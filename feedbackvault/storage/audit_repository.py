@@ -6,13 +6,24 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from feedbackvault.domain.audit import AuditRecord, canonical_details, record_hash
 from feedbackvault.storage.data_models import AuditEntry, AuditHead
 
 HEAD_ID = 1
+HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+ENTRY: Table = AuditEntry.__table__  # type: ignore[assignment]
+# Built once: every write use case runs these, and building a statement costs more than
+# running it on SQLite.
+_LOCK_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID).with_for_update()
+_INSERT_ENTRY = insert(ENTRY)
+_MOVE_HEAD = (
+    update(HEAD)
+    .where(HEAD.c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 # Rows fetched per round trip while walking the whole chain.
 VERIFY_BATCH = 5_000
 
@@ -33,33 +44,43 @@ class AuditRepository:
         request_id: str | None = None,
         details: Mapping[str, object] | None = None,
     ) -> AuditEntry:
-        """Append one entry in the caller's transaction, serialised on the chain head."""
-        head = self.session.scalars(
-            select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
-        ).one()
+        """Append one entry in the caller's transaction, serialised on the chain head.
+
+        Three Core statements (lock and read the head, insert, move the head): every
+        write use case pays for this, so it skips the ORM's unit of work. The entry
+        returned is a detached copy of the row, for its hash and sequence number.
+        """
+        # Pending ORM changes go first, as a query would autoflush them: rows are then
+        # always locked before the head, never after it, so appends cannot deadlock.
+        self.session.flush()
+        connection = self.session.connection()
+        seq, prev_hash = connection.execute(_LOCK_HEAD).one()
         unsealed = AuditRecord(
-            seq=head.seq + 1,
+            seq=seq + 1,
             at=at,
             actor=actor,
             action=action,
             subject_ref=subject_ref,
             request_id=request_id,
             details=canonical_details(details or {}),
-            prev_hash=head.hash,
+            prev_hash=prev_hash,
             hash="",
         )
         record = replace(unsealed, hash=record_hash(unsealed))
-        entry = AuditEntry(**asdict(record))
-        self.session.add(entry)
-        head.seq, head.hash = record.seq, record.hash
-        self.session.flush()
-        return entry
+        values = asdict(record)
+        connection.execute(_INSERT_ENTRY, values)
+        connection.execute(_MOVE_HEAD, {"new_seq": record.seq, "new_hash": record.hash})
+        return AuditEntry(**values)
 
     def head(self) -> tuple[int, str]:
         """Return the sequence number and hash of the newest entry."""
-        head = self.session.get(AuditHead, HEAD_ID)
-        assert head is not None, "the audit head row is created by the first migration"
-        return head.seq, head.hash
+        row = (
+            self.session.connection()
+            .execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID))
+            .one_or_none()
+        )
+        assert row is not None, "the audit head row is created by the first migration"
+        return int(row.seq), str(row.hash)
 
     def records(self, up_to: int) -> Iterator[AuditRecord]:
         """Yield the entries up to sequence number `up_to` in chain order, a batch at a time."""

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
-from feedbackvault.storage.database import insert_ignoring_conflicts
+from feedbackvault.storage.database import row_values
 from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
+
+# The ingest path reads and writes these with Core statements: no unit of work.
+KEY: Table = SubjectKey.__table__  # type: ignore[assignment]
+LOOKUP: Table = SubjectLookup.__table__  # type: ignore[assignment]
+LOOKUP_COLUMNS = ("kind", "version", "digest", "subject_id")
 
 # Keys rewrapped per round trip during rotation.
 REWRAP_BATCH = 1_000
@@ -43,32 +52,31 @@ class KeyRepository:
         """Return, per identifier kind, the subject its digest points at (one query)."""
         if not digests:
             return {}
-        matches = or_(
-            *(
-                and_(SubjectLookup.kind == kind, SubjectLookup.digest == digest)
-                for kind, digest in digests.items()
-            )
-        )
-        rows = self.session.execute(
-            select(SubjectLookup.kind, SubjectLookup.subject_id).where(
-                SubjectLookup.version == version, matches
-            )
+        kinds = tuple(str(kind) for kind in digests)
+        parameters = {f"digest_{kind}": digest for kind, digest in digests.items()}
+        rows = self.session.connection().execute(
+            _lookup_statement(kinds), {"version": version, **parameters}
         )
         return {str(kind): str(subject_id) for kind, subject_id in rows}
 
-    def add_lookup(self, lookup: SubjectLookup) -> bool:
-        """Insert one index entry; return False when the digest is already taken."""
-        values = {
-            "kind": lookup.kind,
-            "version": lookup.version,
-            "digest": lookup.digest,
-            "subject_id": lookup.subject_id,
+    def add_lookups(self, lookups: Sequence[SubjectLookup]) -> bool:
+        """Insert index entries in one statement; return False when a digest is taken already.
+
+        Insert-or-ignore, so a race loser sees fewer rows come back than it inserted
+        instead of an error that would end its transaction.
+        """
+        if not lookups:
+            return True
+        dialect = self.session.get_bind().dialect.name
+        parameters = {
+            f"{column}_{i}": getattr(lookup, column)
+            for i, lookup in enumerate(lookups)
+            for column in LOOKUP_COLUMNS
         }
-        # Insert-or-ignore in one round trip; a race loser sees rowcount 0.
-        result = self.session.execute(
-            insert_ignoring_conflicts(self.session, SubjectLookup, values)
+        rows = self.session.connection().execute(
+            _insert_lookups_statement(dialect, len(lookups)), parameters
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return len(rows.all()) == len(lookups)
 
     def remove_lookups(
         self, version: int, subject_id: str, entries: Iterable[tuple[str, bytes]]
@@ -85,16 +93,23 @@ class KeyRepository:
             )
 
     def add_key(self, key: SubjectKey) -> None:
-        """Insert a subject's wrapped data key."""
-        self.session.add(key)
+        """Insert a subject's wrapped data key (a new object; not attached to the session)."""
+        self.session.connection().execute(insert(KEY), row_values(key))
 
     def key_of(self, subject_id: str) -> SubjectKey | None:
-        """Return the newest wrapped data key of a subject."""
-        return self.session.scalars(
-            select(SubjectKey)
-            .where(SubjectKey.subject_id == subject_id)
-            .order_by(SubjectKey.dek_version.desc())
-        ).first()
+        """Return a detached copy of the newest wrapped data key of a subject."""
+        row = (
+            self.session.connection()
+            .execute(
+                select(KEY)
+                .where(KEY.c.subject_id == subject_id)
+                .order_by(KEY.c.dek_version.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else SubjectKey(**row)
 
     def keys_of(self, subject_ids: Iterable[str]) -> dict[str, SubjectKey]:
         """Return the newest wrapped key of each subject named."""
@@ -144,3 +159,31 @@ class KeyRepository:
     def kek_ids_in_use(self) -> set[str]:
         """Name every KEK that still wraps at least one data key."""
         return set(self.session.scalars(select(SubjectKey.kek_id).distinct()))
+
+
+@functools.cache
+def _lookup_statement(kinds: tuple[str, ...]) -> Select[Any]:
+    """Build, once per combination of kinds, the query for the owners of their digests."""
+    matches = or_(
+        *(
+            and_(LOOKUP.c.kind == kind, LOOKUP.c.digest == bindparam(f"digest_{kind}"))
+            for kind in kinds
+        )
+    )
+    return select(LOOKUP.c.kind, LOOKUP.c.subject_id).where(
+        LOOKUP.c.version == bindparam("version"), matches
+    )
+
+
+@functools.cache
+def _insert_lookups_statement(dialect: str, count: int) -> ReturningInsert[Any]:
+    """Build, once per dialect and row count, an insert-or-ignore of index entries.
+
+    It returns the rows it inserted: a row count is not reliable for a multi-row
+    INSERT on every driver (psycopg reports -1), the rows themselves are.
+    """
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    rows: list[dict[str, Any]] = [
+        {column: bindparam(f"{column}_{i}") for column in LOOKUP_COLUMNS} for i in range(count)
+    ]
+    return make(LOOKUP).values(rows).on_conflict_do_nothing().returning(LOOKUP.c.kind)

@@ -28,7 +28,7 @@ class Aggregates(MethodView):
 
     @require_role("analyst")
     @blp.doc(security=BEARER_SECURITY)
-    @blp.arguments(ReportQuerySchema, location="query", unknown=ma.RAISE, as_kwargs=False)
+    @blp.arguments(ReportQuerySchema(), location="query", unknown=ma.RAISE, as_kwargs=False)
     @blp.response(200, AggregatesSchema)
     def get(self, query: ReportQuery) -> dict[str, Any]:
         """Get score histograms of one survey, per group, with small groups suppressed.
@@ -69,7 +69,7 @@ class Scores(MethodView):
 
     @require_role("analyst")
     @blp.doc(security=BEARER_SECURITY)
-    @blp.arguments(ReportQuerySchema, location="query", unknown=ma.RAISE, as_kwargs=False)
+    @blp.arguments(ReportQuerySchema(), location="query", unknown=ma.RAISE, as_kwargs=False)
     @blp.response(200, ScoresSchema)
     def get(self, query: ReportQuery) -> dict[str, Any]:
         """Get the score of one survey overall and per group, with small groups suppressed.

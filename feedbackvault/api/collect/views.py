@@ -30,7 +30,7 @@ class Responses(MethodView):
 
     @require_role("collector")
     @blp.doc(security=BEARER_SECURITY)
-    @blp.arguments(SubmissionSchema)
+    @blp.arguments(SubmissionSchema())
     @blp.response(201, RecordedSchema)
     def post(self, submission: Submission) -> dict[str, Any]:
         """Submit a response with its opt-in consent.
@@ -54,7 +54,7 @@ class ConsentWithdrawal(MethodView):
 
     @require_role("collector")
     @blp.doc(security=BEARER_SECURITY)
-    @blp.arguments(WithdrawSchema)
+    @blp.arguments(WithdrawSchema())
     @blp.response(200, WithdrawalSchema)
     def post(self, body: dict[str, str]) -> dict[str, Any]:
         """Withdraw a consent with its receipt id and withdraw token.
