@@ -50,7 +50,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per transaction. A connection found dead after
+    # a database restart fails one request with a 503 and SQLAlchemy drops the pool.
+    return create_engine(url, **kwargs)
 
 
 def _tune_sqlite(engine: Engine) -> None:
