@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -67,7 +67,8 @@ class AuditRepository:
             hash="",
         )
         record = replace(unsealed, hash=record_hash(unsealed))
-        values = asdict(record)
+        # A shallow copy: asdict() would deep-copy every string and datetime.
+        values = dict(vars(record))
         connection.execute(_INSERT_ENTRY, values)
         connection.execute(_MOVE_HEAD, {"new_seq": record.seq, "new_hash": record.hash})
         return AuditEntry(**values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
@@ -44,7 +43,7 @@ class Responses(MethodView):
         return {
             "response_id": recorded.response_id,
             "expires_at": isoformat_z(recorded.expires_at),
-            "receipt": asdict(recorded.receipt),
+            "receipt": dict(vars(recorded.receipt)),
         }
 
 
