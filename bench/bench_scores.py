@@ -60,16 +60,6 @@ BARE_NPS_BY_MONTH = (
     " - SUM(CASE WHEN nps <= 6 THEN 1 ELSE 0 END)) / COUNT(nps)"
     " FROM response WHERE survey_id = :survey GROUP BY created_month"
 )
-# The index the query would want: the survey's rows with every column it reads, so the
-# scan never touches the wide rows (ciphertexts). Measured ad hoc; no migration adds it.
-COVERING_INDEX = {
-    "postgresql": "CREATE INDEX bench_response_aggregate ON response "
-    "(survey_id, created_month) INCLUDE (nps, csat, ces, purpose, consent_id, subject_id, "
-    "created_at, expires_at, anonymised_at)",
-    "sqlite": "CREATE INDEX bench_response_aggregate ON response "
-    "(survey_id, created_month, nps, csat, ces, purpose, consent_id, subject_id, "
-    "created_at, expires_at, anonymised_at)",
-}
 
 
 def rows(responses: int) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any]]]:
@@ -238,7 +228,6 @@ def main() -> None:
     parser.add_argument("--keystore-url")
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--index", action="store_true", help="also time with a covering index")
     parser.add_argument("--smoke", action="store_true", help="2,000 responses, 5 repeats")
     args = parser.parse_args()
     if args.smoke:
@@ -264,14 +253,8 @@ def main() -> None:
             "dialect": dialect,
             "responses": args.responses,
             "repeats": args.repeats,
-            "without_index": measure(services, args.repeats),
+            "timing": measure(services, args.repeats),
         }
-        if args.index:
-            with engine.begin() as connection:
-                connection.execute(text(COVERING_INDEX[dialect]))
-            analyse(engine)
-            result["covering_index"] = COVERING_INDEX[dialect]
-            result["with_index"] = measure(services, args.repeats)
 
     result |= {
         "python": sys.version.split()[0],

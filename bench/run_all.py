@@ -63,16 +63,14 @@ def _sweep(result: dict[str, Any]) -> list[Figure]:
 
 def _scores(result: dict[str, Any]) -> list[Figure]:
     rows = []
-    for variant in ("without_index", "with_index"):
-        timing = result.get(variant)
-        if not isinstance(timing, dict):
-            continue
+    timing = result.get("timing")
+    if isinstance(timing, dict):
         fv, base = timing["endpoint"]["p50_ms"], timing["bare_sql"]["p50_ms"]
         ratio = round(fv / base, 2) if base else None
         rows.append(
             {
                 "figure": f"scores (NPS by month), {result.get('dialect')}, "
-                f"{result.get('responses'):,} responses, {variant.replace('_', ' ')}",
+                f"{result.get('responses'):,} responses",
                 "unit": "ms p50",
                 "feedbackvault": fv,
                 "baseline": base,

@@ -30,6 +30,22 @@ NAMING = {
 }
 
 
+# The columns of ix_response_aggregate, in order (migration 0003 builds the same).
+AGGREGATE_INDEX_COLUMNS = (
+    "survey_id",
+    "created_month",
+    "nps",
+    "csat",
+    "ces",
+    "touchpoint",
+    "purpose",
+    "expires_at",
+    "anonymised_at",
+    "created_at",
+    "consent_id",
+)
+
+
 class DataBase(DeclarativeBase):
     """Declarative base of the data database."""
 
@@ -82,7 +98,11 @@ class Response(DataBase):
         CheckConstraint("nps IS NULL OR (nps BETWEEN 0 AND 10)", name="nps_range"),
         CheckConstraint("csat IS NULL OR (csat BETWEEN 1 AND 5)", name="csat_range"),
         CheckConstraint("ces IS NULL OR (ces BETWEEN 1 AND 7)", name="ces_range"),
-        Index("ix_response_survey_created", "survey_id", "created_at"),
+        # Everything an aggregate reads, led by the survey and ordered by month and score:
+        # SQLite answers a survey's scores from this index alone, in group order, without
+        # touching the wide rows (ciphertexts) or sorting (bench_scores.py: 626 -> ~150 ms
+        # at 1,000,000 rows). PostgreSQL's parallel scan is as fast either way.
+        Index("ix_response_aggregate", *AGGREGATE_INDEX_COLUMNS),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
