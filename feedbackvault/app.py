@@ -26,6 +26,7 @@ from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.policies.loader import load_policy_set
 from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
+from feedbackvault.services.orphan_keys import OrphanKeyCollector
 from feedbackvault.services.reporting import ReportingService
 from feedbackvault.services.retention import RetentionService
 from feedbackvault.services.subject_keys import SubjectKeys
@@ -60,6 +61,7 @@ class Services:
     collection: CollectionService
     tokens: TokenService
     key_rotation: KeyRotationService
+    orphan_keys: OrphanKeyCollector
     reporting: ReportingService
     retention: RetentionService
     subject_rights: SubjectRightsService
@@ -93,6 +95,7 @@ class Services:
             collection=CollectionService(stores, policies, subject_keys, signer, clock),
             tokens=TokenService(stores, clock),
             key_rotation=KeyRotationService(stores, provider, clock),
+            orphan_keys=OrphanKeyCollector(stores, clock),
             reporting=ReportingService(stores, policies, clock),
             retention=RetentionService(stores, policies, clock),
             subject_rights=SubjectRightsService(stores, policies, subject_keys, clock),

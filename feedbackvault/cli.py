@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -196,6 +197,29 @@ def keys_rotate() -> None:
         f"rotated to {rotation.new_kek_id}: {rotation.keys_rewrapped} data keys rewrapped, "
         f"retired {', '.join(rotation.retired_kek_ids) or 'none'}"
     )
+
+
+@keys.command("gc")
+@click.option(
+    "--grace-minutes",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Leave keys younger than this alone (their submission may still be in flight).",
+)
+@click.option("--dry-run", is_flag=True, help="Count the orphaned subjects; destroy nothing.")
+def keys_gc(grace_minutes: int, dry_run: bool) -> None:
+    """Shred data keys whose subject owns nothing (left by a submission that crashed)."""
+    with _services() as services:
+        report = services.orphan_keys.collect(timedelta(minutes=grace_minutes), dry_run=dry_run)
+    found = f"{report.orphans} of {report.subjects_checked} keyed subjects own no data"
+    if report.dry_run:
+        click.echo(f"keys gc (dry run): {found}; nothing destroyed")
+    else:
+        click.echo(
+            f"keys gc: {found}; destroyed {report.keys_destroyed} keys and "
+            f"{report.lookups_destroyed} index entries"
+        )
 
 
 @main.group()

@@ -7,6 +7,7 @@ the INSERT it ends in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Table, delete, func, insert, select
@@ -31,6 +32,13 @@ class ConsentRepository:
         statement = insert_ignoring_conflicts(self.session, SUBJECT_TABLE)
         values = {"id": subject_id, "created_at": created_at}
         self.session.connection().execute(statement, values)
+
+    def existing_subjects(self, subject_ids: Sequence[str]) -> set[str]:
+        """Return those of these subject ids that have a subject row."""
+        rows = self.session.connection().execute(
+            select(SUBJECT_TABLE.c.id).where(SUBJECT_TABLE.c.id.in_(list(subject_ids)))
+        )
+        return {str(subject_id) for subject_id in rows.scalars()}
 
     def add(self, consent: Consent) -> None:
         """Insert a consent record (a new object; it is not attached to the session)."""

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -110,6 +122,19 @@ class KeyRepository:
             .first()
         )
         return None if row is None else SubjectKey(**row)
+
+    def subjects_keyed_before(self, cutoff: datetime, *, after: str, limit: int) -> list[str]:
+        """List subjects whose first key is older than `cutoff`, by id after `after`."""
+        query = (
+            select(KEY.c.subject_id)
+            .where(KEY.c.subject_id > after)
+            .group_by(KEY.c.subject_id)
+            .having(func.min(KEY.c.created_at) < cutoff)
+            .order_by(KEY.c.subject_id)
+            .limit(limit)
+        )
+        rows = self.session.connection().execute(query)
+        return [str(subject_id) for subject_id in rows.scalars()]
 
     def keys_of(self, subject_ids: Iterable[str]) -> dict[str, SubjectKey]:
         """Return the newest wrapped key of each subject named."""
