@@ -12,7 +12,9 @@ Seeding: `--subjects` subjects (default 10,000), each with its own data key
 (wrapped under the instance KEK) and email + customer-id blind-index entries,
 and N responses spread evenly over them (100 each at the defaults), every one
 with real per-subject AES-GCM ciphertext of email, name, customer id and
-comment and its own consent record, inserted with SQLAlchemy Core in bulk.
+comment (the project's own `encrypt_field`) and its own consent record. Keys,
+lookups and subjects go in with SQLAlchemy Core in bulk; responses and consents
+with COPY on PostgreSQL (Core executemany on SQLite).
 
 Timing uses the Flask test client (the full WSGI app: auth, parsing, problem
 handling, JSON; no network socket). For `--samples` random subjects each of
@@ -129,9 +131,7 @@ def seed(services: Services, responses: int, subjects: int) -> None:
                     "expires_at": recorded + timedelta(days=180),
                 }
             )  # fmt: skip
-        with services.stores.data() as unit:
-            unit.session.execute(insert(Consent), consents)
-            unit.session.execute(insert(Response), rows)
+        store_rows(services, consents, rows)
         if start and start % 100_000 == 0:
             print(f"  {start:,} responses", flush=True)
     for engine in (services.databases.data_engine, services.databases.keys_engine):
@@ -141,6 +141,25 @@ def seed(services: Services, responses: int, subjects: int) -> None:
         else:
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
+
+
+def store_rows(
+    services: Services, consents: list[dict[str, Any]], rows: list[dict[str, Any]]
+) -> None:
+    """Insert a chunk of consents and responses: COPY on PostgreSQL, Core executemany elsewhere."""
+    with services.stores.data() as unit:
+        if services.stores.dialect != "postgresql":
+            unit.session.execute(insert(Consent), consents)
+            unit.session.execute(insert(Response), rows)
+            return
+        # COPY through the driver's own connection: several times faster than INSERT batches.
+        raw: Any = unit.session.connection().connection.driver_connection
+        with raw.cursor() as cursor:
+            for table, chunk in (("consent", consents), ("response", rows)):
+                columns = list(chunk[0])
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row([row[column] for column in columns])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -6,7 +6,8 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,16 @@ from feedbackvault.crypto.fields import FieldContext, decrypt_field
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.services.subject_keys import OpenSubject, SubjectKeys
-from feedbackvault.storage.data_models import AuditEntry, Consent, Response
-from feedbackvault.storage.units import Stores
+from feedbackvault.storage.subject_data_repository import StoredRow
+from feedbackvault.storage.units import DataUnit, Stores
 
 # Rows read per query: memory stays flat however many responses a subject has.
 PAGE_SIZE = 500
 
-Row = dict[str, Any]
+# Reads the page after a row (None: the first page) in the transaction given.
+Fetch = Callable[[DataUnit, Any], Sequence[StoredRow]]
+# An exported record, as it goes into JSON or a CSV line.
+Row_ = dict[str, Any]
 
 RESPONSE_COLUMNS = (
     "response_id", "survey_id", "purpose", "touchpoint", "locale", "nps", "csat", "ces",
@@ -67,6 +71,19 @@ class _Sink(io.RawIOBase):
         return data
 
 
+@dataclass(frozen=True)
+class ExportStart:
+    """The first page of each section, read in the transaction that completes the request.
+
+    Most subjects fit in one page per section: the request is then answered
+    from one data transaction, and the stream reads nothing more.
+    """
+
+    responses: Sequence[StoredRow]
+    consents: Sequence[StoredRow]
+    history: Sequence[StoredRow] = ()
+
+
 class AccessExport:
     """Read a subject's responses, consents and audit history page by page, decrypted."""
 
@@ -78,51 +95,69 @@ class AccessExport:
         self.subject_keys = subject_keys
         self.clock = clock
 
-    def counts(self, subject_ids: Sequence[str]) -> dict[str, int]:
-        """Count what an export of these subjects holds (stored as the request's result)."""
-        with self.stores.read() as unit:
-            responses, consents = unit.subject_data.count_live(subject_ids, self.clock.now())
-        return {"responses": responses, "consents": consents}
+    def start(
+        self, unit: DataUnit, subject_ids: Sequence[str], now: datetime
+    ) -> tuple[ExportStart, dict[str, int]]:
+        """Read the first response and consent pages and count what the export holds.
 
-    def json_chunks(self, subject_ids: Sequence[str], prefix: bytes = b"") -> Iterator[bytes]:
-        """Yield the export as one JSON object, a page at a time, after `prefix`."""
+        A page shorter than PAGE_SIZE is the whole section, so it is its own
+        count; only subjects with more rows pay for the counting queries.
+        """
+        responses = unit.subject_data.response_page(subject_ids, now, "", PAGE_SIZE)
+        consents = unit.subject_data.consent_page(subject_ids, now, "", PAGE_SIZE)
+        counts = (len(responses), len(consents))
+        if max(counts) >= PAGE_SIZE:
+            counts = unit.subject_data.count_live(subject_ids, now)
+        return ExportStart(responses, consents), {"responses": counts[0], "consents": counts[1]}
+
+    def history_page(self, unit: DataUnit, subject_ids: Sequence[str]) -> Sequence[StoredRow]:
+        """Read the first page of the subjects' audit history in the caller's transaction."""
+        return unit.subject_data.audit_page(subject_ids, 0, PAGE_SIZE)
+
+    def json_chunks(
+        self,
+        subject_ids: Sequence[str],
+        keys: Mapping[str, OpenSubject],
+        start: ExportStart | None = None,
+    ) -> Iterator[bytes]:
+        """Yield the export as one JSON object, a page at a time, continuing from `start`."""
         now = self.clock.now()
         purposes: set[str] = set()
-        yield prefix + b'{"subject_refs":' + _dumps(list(subject_ids))
+        yield b'{"subject_refs":' + _dumps(list(subject_ids))
         yield b',"generated_at":' + _dumps(isoformat_z(now))
-        sections: list[tuple[bytes, Iterator[list[Row]]]] = [
-            (b',"responses":[', self._responses(subject_ids, now, purposes)),
-            (b'],"consents":[', self._consents(subject_ids, now, purposes)),
+        sections: list[tuple[bytes, Iterator[list[Row_]]]] = [
+            (b',"responses":[', self._responses(subject_ids, keys, now, purposes, start)),
+            (b'],"consents":[', self._consents(subject_ids, now, purposes, start)),
         ]
         for opening, pages in sections:
             yield opening
-            first = True
-            for page in pages:
-                yield (b"" if first else b",") + b",".join(_dumps(row) for row in page)
-                first = False
+            yield from _joined(pages)
         yield b'],"purposes":' + _dumps(
             {row.pop("purpose"): row for row in self._purposes(purposes)}
         )
         yield b',"processing_history":['
-        first = True
-        for page in self._history(subject_ids):
-            yield (b"" if first else b",") + b",".join(_dumps(row) for row in page)
-            first = False
+        yield from _joined(self._history(subject_ids, start))
         yield b"]}"
 
-    def zip_chunks(self, subject_ids: Sequence[str]) -> Iterator[bytes]:
+    def zip_chunks(
+        self, subject_ids: Sequence[str], keys: Mapping[str, OpenSubject]
+    ) -> Iterator[bytes]:
         """Yield a zip of responses.csv, consents.csv, purposes.csv and processing_history.csv."""
         now = self.clock.now()
         purposes: set[str] = set()
-        tables: list[tuple[str, Sequence[str], Callable[[], Iterator[list[Row]]]]] = [
+        tables: list[tuple[str, Sequence[str], Callable[[], Iterator[list[Row_]]]]] = [
             (
                 "responses.csv",
                 RESPONSE_COLUMNS,
-                lambda: self._responses(subject_ids, now, purposes),
+                lambda: self._responses(subject_ids, keys, now, purposes, None),
             ),
-            ("consents.csv", CONSENT_COLUMNS, lambda: self._consents(subject_ids, now, purposes)),
+            (
+                "consents.csv",
+                CONSENT_COLUMNS,
+                lambda: self._consents(subject_ids, now, purposes, None),
+            ),
             ("purposes.csv", PURPOSE_COLUMNS, lambda: iter([self._purposes(purposes)])),
-            ("processing_history.csv", HISTORY_COLUMNS, lambda: self._history(subject_ids)),
+            ("processing_history.csv", HISTORY_COLUMNS, lambda: self._history(subject_ids, None)),
         ]
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -139,71 +174,65 @@ class AccessExport:
                         yield sink.take()
         yield sink.take()
 
-    def _responses(
-        self, subject_ids: Sequence[str], now: datetime, purposes: set[str]
-    ) -> Iterator[list[Row]]:
-        with self.stores.keys() as unit:
-            keys = self.subject_keys.open_many(unit, list(subject_ids))
-        after = ""
-        while True:
+    def _pages(
+        self,
+        first: Sequence[StoredRow] | None,
+        fetch: Callable[[DataUnit, Any], Sequence[StoredRow]],
+    ) -> Iterator[Sequence[StoredRow]]:
+        """Yield pages, each read in its own short transaction after the `first` given.
+
+        `fetch(unit, last_row)` reads the page after `last_row` (None: from the
+        start). A short page is the last one, so no query is spent on an empty page.
+        """
+        page = first
+        if page is None:
             with self.stores.read() as unit:
-                page = unit.subject_data.response_page(list(keys), now, after, PAGE_SIZE)
-            if not page:
+                page = fetch(unit, None)
+        while page:
+            yield page
+            if len(page) < PAGE_SIZE:
                 return
+            with self.stores.read() as unit:
+                page = fetch(unit, page[-1])
+
+    def _responses(
+        self,
+        subject_ids: Sequence[str],
+        keys: Mapping[str, OpenSubject],
+        now: datetime,
+        purposes: set[str],
+        start: ExportStart | None,
+    ) -> Iterator[list[Row_]]:
+        # Only subjects that still hold a key have anything readable to export.
+        keyed = [sid for sid in subject_ids if sid in keys]
+        if not keyed:
+            return
+
+        def fetch(unit: DataUnit, last: Any) -> Sequence[StoredRow]:
+            after = last.id if last is not None else ""
+            return unit.subject_data.response_page(keyed, now, after, PAGE_SIZE)
+
+        for page in self._pages(start.responses if start else None, fetch):
             purposes.update(row.purpose for row in page)
-            yield [self._response(row, keys) for row in page]
-            after = page[-1].id
-
-    def _response(self, row: Response, keys: dict[str, OpenSubject]) -> Row:
-        subject = keys[row.subject_id] if row.subject_id else None
-
-        def opened(column: str) -> str | None:
-            ciphertext = getattr(row, column)
-            if ciphertext is None or subject is None:
-                return None
-            context = FieldContext("response", column, row.id, subject.subject_id)
-            try:
-                return decrypt_field(subject.dek, ciphertext, context)
-            except DecryptionFailed:
-                return None
-
-        respondent = {
-            name: opened(f"{name}_ct")
-            for name in ("email", "name", "customer_id")
-            if getattr(row, f"{name}_ct") is not None
-        }
-        answers = {
-            m: getattr(row, m) for m in ("nps", "csat", "ces") if getattr(row, m) is not None
-        }
-        if row.comment_ct is not None:
-            answers["comment"] = opened("comment_ct")
-        return {
-            "response_id": row.id,
-            "survey_id": row.survey_id,
-            "purpose": row.purpose,
-            "touchpoint": row.touchpoint,
-            "locale": row.locale,
-            "answers": answers,
-            "respondent": respondent,
-            "created_at": _iso(row.created_at),
-            "expires_at": _iso(row.expires_at),
-        }
+            yield [_response(row, keys) for row in page]
 
     def _consents(
-        self, subject_ids: Sequence[str], now: datetime, purposes: set[str]
-    ) -> Iterator[list[Row]]:
-        after = ""
-        while True:
-            with self.stores.read() as unit:
-                page = unit.subject_data.consent_page(subject_ids, now, after, PAGE_SIZE)
-            if not page:
-                return
+        self,
+        subject_ids: Sequence[str],
+        now: datetime,
+        purposes: set[str],
+        start: ExportStart | None,
+    ) -> Iterator[list[Row_]]:
+        def fetch(unit: DataUnit, last: Any) -> Sequence[StoredRow]:
+            after = last.id if last is not None else ""
+            return unit.subject_data.consent_page(subject_ids, now, after, PAGE_SIZE)
+
+        for page in self._pages(start.consents if start else None, fetch):
             purposes.update(row.purpose for row in page)
             yield [_consent(row) for row in page]
-            after = page[-1].id
 
-    def _purposes(self, used: set[str]) -> list[Row]:
-        rows: list[Row] = []
+    def _purposes(self, used: set[str]) -> list[Row_]:
+        rows: list[Row_] = []
         for purpose_id in sorted(used):
             purpose = self.policies.get(purpose_id)
             if purpose is None:
@@ -222,18 +251,59 @@ class AccessExport:
             )
         return rows
 
-    def _history(self, subject_ids: Sequence[str]) -> Iterator[list[Row]]:
-        after = 0
-        while True:
-            with self.stores.read() as unit:
-                page = unit.subject_data.audit_page(subject_ids, after, PAGE_SIZE)
-            if not page:
-                return
+    def _history(
+        self, subject_ids: Sequence[str], start: ExportStart | None
+    ) -> Iterator[list[Row_]]:
+        def fetch(unit: DataUnit, last: Any) -> Sequence[StoredRow]:
+            after = last.seq if last is not None else 0
+            return unit.subject_data.audit_page(subject_ids, after, PAGE_SIZE)
+
+        first = start.history if start and start.history else None
+        for page in self._pages(first, fetch):
             yield [_audit(entry) for entry in page]
-            after = page[-1].seq
 
 
-def _consent(row: Consent) -> Row:
+def _joined(pages: Iterator[list[Row_]]) -> Iterator[bytes]:
+    """Yield the rows of the pages as comma-separated JSON, one chunk per page."""
+    first = True
+    for page in pages:
+        yield (b"" if first else b",") + b",".join(_dumps(row) for row in page)
+        first = False
+
+
+def _response(row: StoredRow, keys: Mapping[str, OpenSubject]) -> Row_:
+    subject = keys[row.subject_id]
+    fields = row._mapping
+
+    def opened(column: str) -> str | None:
+        context = FieldContext("response", column, row.id, subject.subject_id)
+        try:
+            return decrypt_field(subject.dek, fields[column], context)
+        except DecryptionFailed:
+            return None
+
+    respondent = {
+        name: opened(f"{name}_ct")
+        for name in ("email", "name", "customer_id")
+        if fields[f"{name}_ct"] is not None
+    }
+    answers = {m: fields[m] for m in ("nps", "csat", "ces") if fields[m] is not None}
+    if row.comment_ct is not None:
+        answers["comment"] = opened("comment_ct")
+    return {
+        "response_id": row.id,
+        "survey_id": row.survey_id,
+        "purpose": row.purpose,
+        "touchpoint": row.touchpoint,
+        "locale": row.locale,
+        "answers": answers,
+        "respondent": respondent,
+        "created_at": _iso(row.created_at),
+        "expires_at": _iso(row.expires_at),
+    }
+
+
+def _consent(row: StoredRow) -> Row_:
     return {
         "receipt_id": row.id,
         "purpose": row.purpose,
@@ -246,7 +316,7 @@ def _consent(row: Consent) -> Row:
     }
 
 
-def _audit(entry: AuditEntry) -> Row:
+def _audit(entry: StoredRow) -> Row_:
     return {
         "seq": entry.seq,
         "at": _iso(entry.at),
@@ -259,7 +329,7 @@ def _audit(entry: AuditEntry) -> Row:
     }
 
 
-def _flat(row: Row) -> Row:
+def _flat(row: Row_) -> Row_:
     """Flatten nested answers, respondent and lists into CSV cells."""
     flat = {k: v for k, v in row.items() if k not in ("answers", "respondent")}
     flat.update(row.get("answers", {}))

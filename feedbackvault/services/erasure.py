@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
-from feedbackvault.services.privacy_requests import close, lock_verified
+from feedbackvault.services.privacy_requests import RequestState, close, lock_verified
 from feedbackvault.services.subject_keys import SubjectKeys
+from feedbackvault.services.subject_lookup import FoundSubjects
+from feedbackvault.storage.data_models import PrivacyRequest
 from feedbackvault.storage.units import DataUnit, Stores
+
+# Subjects erased per statement when replaying many tombstones (bounded IN lists).
+BATCH_SIZE = 500
+# Finds a request's subjects inside the caller's data transaction.
+FindSubjects = Callable[[DataUnit, PrivacyRequest], FoundSubjects]
 
 
 @dataclass(frozen=True)
@@ -36,52 +43,56 @@ class ErasureService:
         self.subject_keys = subject_keys
         self.clock = clock
 
-    def erase(self, request_id: str, subject_ids: Sequence[str], actor: str) -> dict[str, Any]:
-        """Erase the subjects of a verified request and return its certificate.
+    def erase(
+        self, request_id: str, subjects_of: FindSubjects, actor: str
+    ) -> tuple[RequestState, dict[str, Any]]:
+        """Erase the subjects of a verified request; return its state and certificate.
 
-        The data store goes first, in one transaction: tombstones, responses
-        anonymised (purposes with `on_expiry: anonymise`) or deleted, consents
-        and subject rows deleted, the request completed and audited. The key
-        store follows in its own transaction: tombstones, then keys and index
-        entries shredded. A crash between the two leaves no readable data (the
-        ciphertext is gone) and tombstones that `erasures replay`, or fulfilling
-        the request again, use to finish the shredding.
+        The data store goes first, in one transaction: the request is locked,
+        its subjects found (`subjects_of`, reading the key store's index and
+        keys), tombstones written, responses anonymised (purposes with
+        `on_expiry: anonymise`) or deleted, consents and subject rows deleted,
+        the request completed and audited. The key store follows in its own
+        transaction: tombstones, then keys and index entries shredded. A crash
+        between the two leaves no readable data (the ciphertext is gone) and
+        tombstones that `erasures replay`, or fulfilling the request again, use
+        to finish the shredding.
         """
-        now = self.clock.now().replace(microsecond=0)
-        with self.stores.keys() as keys:
-            keys_held = keys.key_erasures.count_keys(subject_ids)
         with self.stores.data() as unit:
             row = lock_verified(unit, request_id)
-            deleted, anonymised, consents = self._erase_data(unit, subject_ids, "erasure")
+            found = subjects_of(unit, row)
+            now = self.clock.now().replace(microsecond=0)
+            deleted, anonymised, consents = self._erase_data(unit, found.ids, "erasure")
             details = {
                 "responses_erased": deleted + anonymised,
                 "responses_deleted": deleted,
                 "responses_anonymised": anonymised,
                 "consents_erased": consents,
-                "keys_destroyed": keys_held,
+                "keys_destroyed": found.key_versions,
             }
-            entry = close(unit, row, at=now, actor=actor, subject_refs=subject_ids, details=details)
+            entry = close(unit, row, at=now, actor=actor, subject_refs=found.ids, details=details)
             certificate = {
                 "request_id": row.id,
-                "subject_ref": ",".join(subject_ids) or None,
+                "subject_ref": ",".join(found.ids) or None,
                 "responses_erased": deleted + anonymised,
                 "consents_erased": consents,
-                "keys_destroyed": keys_held,
+                "keys_destroyed": found.key_versions,
                 "completed_at": isoformat_z(now),
                 "audit_hash": entry.hash,
             }
             row.result = json.dumps(certificate)
-        self.shred(subject_ids)
-        return certificate
+        state = RequestState.of(row, self.clock.now())
+        self.shred(found.ids)
+        return state, certificate
 
     def shred(self, subject_ids: Sequence[str]) -> tuple[int, int]:
         """Tombstone and shred the subjects' keys and index entries; return (keys, lookups)."""
         now = self.clock.now().replace(microsecond=0)
         keys = lookups = 0
         with self.stores.keys() as unit:
-            for subject_id in subject_ids:
-                unit.key_erasures.add_tombstone(subject_id, now)
-                shredded = self.subject_keys.shred(unit, subject_id)
+            for batch in _batches(subject_ids):
+                unit.key_erasures.add_tombstones(batch, now)
+                shredded = unit.key_erasures.shred(batch)
                 keys, lookups = keys + shredded[0], lookups + shredded[1]
         return keys, lookups
 
@@ -94,8 +105,8 @@ class ErasureService:
         subject_ids = sorted(data_ids | key_ids)
         responses = consents = 0
         with self.stores.data() as unit:
-            for subject_id in subject_ids:
-                deleted, anonymised, erased = self._erase_data(unit, [subject_id], "replay")
+            for batch in _batches(subject_ids):
+                deleted, anonymised, erased = self._erase_data(unit, batch, "replay")
                 responses, consents = responses + deleted + anonymised, consents + erased
         keys_destroyed, lookups = self.shred(subject_ids)
         report = ReplayReport(len(subject_ids), responses, consents, keys_destroyed, lookups)
@@ -120,10 +131,11 @@ class ErasureService:
     ) -> tuple[int, int, int]:
         now = self.clock.now().replace(microsecond=0)
         anonymise = [p.id for p in self.policies if p.on_expiry == "anonymise"]
-        deleted = anonymised = consents = 0
-        for subject_id in subject_ids:
-            unit.subject_data.add_tombstone(subject_id, now, reason)
-            counts = unit.subject_data.erase_subject(subject_id, anonymise, now)
-            deleted, anonymised = deleted + counts[0], anonymised + counts[1]
-            consents += counts[2]
-        return deleted, anonymised, consents
+        unit.subject_data.add_tombstones(subject_ids, now, reason)
+        return unit.subject_data.erase_subjects(subject_ids, anonymise, now)
+
+
+def _batches(subject_ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    """Split subject ids into batches that keep each statement's IN list short."""
+    for start in range(0, len(subject_ids), BATCH_SIZE):
+        yield subject_ids[start : start + BATCH_SIZE]

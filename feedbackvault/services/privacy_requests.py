@@ -91,17 +91,8 @@ def record_step(
     details: Mapping[str, object] | None = None,
 ) -> AuditEntry:
     """Audit one step of a request, naming its pseudonymous subject refs (never identifiers)."""
-    refs = refs_of(row)
-    payload: dict[str, object] = {"kind": row.kind, "status": row.status, **(details or {})}
-    if len(refs) > 1:
-        payload["subject_refs"] = refs
-    return unit.audit.append(
-        at=at,
-        actor=actor,
-        action=action,
-        subject_ref=refs[0] if refs else None,
-        request_id=row.id,
-        details=payload,
+    return _audit_step(
+        unit, row, row.status, refs_of(row), at=at, actor=actor, action=action, details=details
     )
 
 
@@ -116,10 +107,41 @@ def close(
 ) -> AuditEntry:
     """Mark a request completed, forget its identifier digests and audit the fulfilment.
 
-    The caller stores `row.result` (counts, or the erasure certificate with the entry's hash).
+    The caller stores `row.result` (counts, or the erasure certificate with the entry's
+    hash). The row is changed only after the audit append, so the commit writes the
+    status, digests and result in one UPDATE instead of one before and one after it.
     """
+    refs = list(subject_refs)
+    entry = _audit_step(
+        unit, row, "completed", refs, at=at, actor=actor, action="request.fulfilled",
+        details=details,
+    )  # fmt: skip
     row.status, row.completed_at = "completed", at
-    row.subject_refs = json.dumps(list(subject_refs))
+    row.subject_refs = json.dumps(refs)
     # A closed request must not be able to find its subject again (e.g. after erasure).
     row.email_digest = row.customer_id_digest = None
-    return record_step(unit, row, at=at, actor=actor, action="request.fulfilled", details=details)
+    return entry
+
+
+def _audit_step(
+    unit: DataUnit,
+    row: PrivacyRequest,
+    status: str,
+    refs: Sequence[str],
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: Mapping[str, object] | None,
+) -> AuditEntry:
+    payload: dict[str, object] = {"kind": row.kind, "status": status, **(details or {})}
+    if len(refs) > 1:
+        payload["subject_refs"] = list(refs)
+    return unit.audit.append(
+        at=at,
+        actor=actor,
+        action=action,
+        subject_ref=refs[0] if refs else None,
+        request_id=row.id,
+        details=payload,
+    )

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from feedbackvault.crypto.blind_index import IdentifierKind
 from feedbackvault.crypto.errors import DecryptionFailed
 from feedbackvault.crypto.fields import FieldContext, decrypt_field
-from feedbackvault.services.subject_keys import OpenSubject, SubjectKeys
+from feedbackvault.services.subject_keys import IDENTIFIER_KINDS, OpenSubject, SubjectKeys
 from feedbackvault.storage.units import DataUnit, Stores
 
 # A few ciphertexts suffice: one that opens to the same digest confirms the match.
 CONFIRM_SAMPLES = 3
+
+Candidate = tuple[str, IdentifierKind, bytes]
+
+
+@dataclass(frozen=True)
+class FoundSubjects:
+    """The subjects a request is about, with the data keys they still hold."""
+
+    ids: list[str]
+    # The newest data key of each subject that still has one, unwrapped.
+    keys: dict[str, OpenSubject] = field(repr=False)
+    # How many data-key versions the subjects hold in all (what an erasure destroys).
+    key_versions: int
+
+    @property
+    def keyed(self) -> list[str]:
+        """Name the subjects that still hold a data key, in order."""
+        return [sid for sid in self.ids if sid in self.keys]
 
 
 class SubjectFinder:
@@ -22,31 +41,46 @@ class SubjectFinder:
         self.stores = stores
         self.subject_keys = subject_keys
 
-    def find(self, digests: Mapping[IdentifierKind, bytes]) -> list[str]:
+    def find(
+        self,
+        unit: DataUnit,
+        digests: Mapping[IdentifierKind, bytes],
+        earlier: Sequence[str] = (),
+    ) -> FoundSubjects:
         """Return the subjects the digests point at whose data confirms the match.
 
         A candidate is confirmed when one of its stored ciphertexts of the same
         identifier kind decrypts to a value with the same digest. A candidate
         holding no such ciphertext any more (all expired and swept) is matched
         on the keyed index alone: there is nothing of it left to contradict.
-        Subjects whose key was shredded are never found.
+        Subjects whose key was shredded are never found. `earlier` subjects
+        (matched when a request came in) follow the confirmed ones whether or
+        not they still hold a key. One read-only key-store transaction (index
+        and keys) serves it all; the confirming reads run in the caller's data
+        transaction, so a use case pays for no transaction of its own here.
         """
-        candidates: list[tuple[str, IdentifierKind, bytes]] = []
-        with self.stores.keys() as unit:
-            for kind, digest in digests.items():
-                candidates += [
-                    (sid, kind, digest) for sid in self.subject_keys.find(unit, {kind: digest})
-                ]
-            opened = self.subject_keys.open_many(unit, [sid for sid, _, _ in candidates])
+        with self.stores.keys_read() as keys:
+            owners = self.subject_keys.owners(keys, digests)
+            candidates: list[Candidate] = [
+                (owners[kind], kind, digests[kind]) for kind in IDENTIFIER_KINDS if kind in owners
+            ]
+            held = keys.key_erasures.keys_of_subjects(
+                {sid for sid, _, _ in candidates} | set(earlier)
+            )
+        opened = {sid: self.subject_keys.unwrap(versions[-1]) for sid, versions in held.items()}
         confirmed: list[str] = []
-        with self.stores.read() as data:
-            for sid, kind, digest in candidates:
-                subject = opened.get(sid)
-                if subject is None or sid in confirmed:
-                    continue
-                if self._confirms(data, subject, kind, digest):
-                    confirmed.append(sid)
-        return confirmed
+        for sid, kind, digest in candidates:
+            subject = opened.get(sid)
+            if subject is None or sid in confirmed:
+                continue
+            if self._confirms(unit, subject, kind, digest):
+                confirmed.append(sid)
+        ids = confirmed + [sid for sid in dict.fromkeys(earlier) if sid not in confirmed]
+        return FoundSubjects(
+            ids=ids,
+            keys={sid: opened[sid] for sid in ids if sid in opened},
+            key_versions=sum(len(held.get(sid, ())) for sid in ids),
+        )
 
     def _confirms(
         self, unit: DataUnit, subject: OpenSubject, kind: IdentifierKind, digest: bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from feedbackvault.domain.audit import AuditRecord
@@ -27,9 +27,9 @@ from feedbackvault.services.privacy_requests import (
 )
 from feedbackvault.services.rectification import RectificationService
 from feedbackvault.services.subject_keys import SubjectKeys
-from feedbackvault.services.subject_lookup import SubjectFinder
+from feedbackvault.services.subject_lookup import FoundSubjects, SubjectFinder
 from feedbackvault.storage.data_models import PrivacyRequest
-from feedbackvault.storage.units import Stores
+from feedbackvault.storage.units import DataUnit, Stores
 
 # GDPR Art. 12(3): answer within one month, extendable once by two further months.
 RESPONSE_MONTHS = 1
@@ -70,19 +70,19 @@ class SubjectRightsService:
         digests = self.subject_keys.digests(identifiers)
         if not digests:
             raise ValidationFailed({"subject": ["Give an email or a customer_id."]})
-        subject_refs = self.finder.find(digests)
         now = self.clock.now().replace(microsecond=0)
-        row = PrivacyRequest(
-            id=str(uuid.uuid4()),
-            kind=kind,
-            status="received",
-            email_digest=digests.get("email"),
-            customer_id_digest=digests.get("customer_id"),
-            subject_refs=json.dumps(subject_refs),
-            received_at=now,
-            due_at=add_calendar_months(now, RESPONSE_MONTHS),
-        )
         with self.stores.data() as unit:
+            subject_refs = self.finder.find(unit, digests).ids
+            row = PrivacyRequest(
+                id=str(uuid.uuid4()),
+                kind=kind,
+                status="received",
+                email_digest=digests.get("email"),
+                customer_id_digest=digests.get("customer_id"),
+                subject_refs=json.dumps(subject_refs),
+                received_at=now,
+                due_at=add_calendar_months(now, RESPONSE_MONTHS),
+            )
             unit.privacy.add(row)
             details: dict[str, object] = {
                 "identifiers": sorted(digests),
@@ -181,21 +181,35 @@ class SubjectRightsService:
             raise Conflict(f"Only a verified request can be fulfilled; this one is {row.status}.")
         if row.kind == "rectification":
             corrected = _corrected(respondent)
-            subjects = self._subjects(row, keyed_only=True)
+            with self.stores.read() as unit:
+                subjects = self._subjects(unit, row).keyed
             rectified = self.rectification.rectify(row.id, subjects, corrected, actor)
             return Fulfilment(self.get(row.id), rectified=rectified)
         if row.kind == "erasure":
-            subjects = self._subjects(row, keyed_only=False)
-            certificate = self.erasure.erase(row.id, subjects, actor)
-            return Fulfilment(self.get(row.id), certificate=certificate)
-        subjects = self._subjects(row, keyed_only=True)
-        counts = self.exports.counts(subjects)
-        now = self.clock.now().replace(microsecond=0)
+            state, certificate = self.erasure.erase(row.id, self._subjects, actor)
+            return Fulfilment(state, certificate=certificate)
+        return self._answer_access(row.id, actor)
+
+    def _answer_access(self, request_id: str, actor: str) -> Fulfilment:
+        """Complete an access request and stream its export.
+
+        The request is completed with its counts in the same data transaction
+        that reads the first page of every section, so a subject with fewer
+        than a page of rows costs one data transaction and one key-store read.
+        """
+        now = self.clock.now()
         with self.stores.data() as unit:
-            locked = lock_verified(unit, row.id)
-            close(unit, locked, at=now, actor=actor, subject_refs=subjects, details=counts)
+            locked = lock_verified(unit, request_id)
+            found = self._subjects(unit, locked)
+            subjects = found.keyed
+            start, counts = self.exports.start(unit, subjects, now)
+            at = now.replace(microsecond=0)
+            close(unit, locked, at=at, actor=actor, subject_refs=subjects, details=counts)
             locked.result = json.dumps(counts)
-        return Fulfilment(self.get(row.id), export=self.exports.json_chunks(subjects))
+            # Read after the append, so the history holds the fulfilment itself.
+            start = replace(start, history=self.exports.history_page(unit, subjects))
+        state = RequestState.of(locked, now)
+        return Fulfilment(state, export=self.exports.json_chunks(subjects, found.keys, start))
 
     def export(self, request_id: str, fmt: str, actor: str) -> Iterator[bytes]:
         """Audit the download, then stream a completed access request's export as JSON or zip."""
@@ -209,10 +223,14 @@ class SubjectRightsService:
                 details={"format": fmt},
             )  # fmt: skip
             subjects = refs_of(row)
-        with self.stores.keys() as keys:
-            # Subjects erased since the request was answered have nothing left to export.
-            live = [sid for sid in subjects if self.subject_keys.open(keys, sid) is not None]
-        return self.exports.zip_chunks(live) if fmt == "csv" else self.exports.json_chunks(live)
+        with self.stores.keys_read() as keys:
+            held = keys.key_erasures.keys_of_subjects(subjects)
+        # Subjects erased since the request was answered have nothing left to export.
+        opened = {sid: self.subject_keys.unwrap(versions[-1]) for sid, versions in held.items()}
+        live = [sid for sid in subjects if sid in opened]
+        if fmt == "csv":
+            return self.exports.zip_chunks(live, opened)
+        return self.exports.json_chunks(live, opened)
 
     def audit(self, *, request_id: str | None, subject_ref: str | None) -> list[AuditRecord]:
         """Return the audit entries about one request or one pseudonymous subject."""
@@ -228,19 +246,14 @@ class SubjectRightsService:
             raise NotFound("No privacy request with that id.")
         return row
 
-    def _subjects(self, row: PrivacyRequest, *, keyed_only: bool) -> list[str]:
+    def _subjects(self, unit: DataUnit, row: PrivacyRequest) -> FoundSubjects:
         """Union the subjects found now with those matched when the request came in."""
         digests: dict[Any, bytes] = {}
         if row.email_digest is not None:
             digests["email"] = row.email_digest
         if row.customer_id_digest is not None:
             digests["customer_id"] = row.customer_id_digest
-        found = self.finder.find(digests)
-        earlier = [sid for sid in refs_of(row) if sid not in found]
-        if keyed_only and earlier:
-            with self.stores.keys() as unit:
-                earlier = [sid for sid in earlier if self.subject_keys.open(unit, sid) is not None]
-        return found + earlier
+        return self.finder.find(unit, digests, earlier=refs_of(row))
 
     def _finish_again(self, row: PrivacyRequest) -> Fulfilment:
         if row.kind == "erasure":

@@ -1,67 +1,82 @@
-"""Keep key-store tombstones and rewrite a subject's blind-index entries."""
+"""Keep key-store tombstones, shred subjects' keys and rewrite their blind-index entries."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
+from feedbackvault.storage.database import insert_ignoring_conflicts
 from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
+from feedbackvault.storage.subject_data_repository import one_of
+
+# Core statements on the tables: erasure and export run these on every request, and the
+# rows are read once and dropped, so the ORM's identity map would be pure cost.
+KEY: Table = SubjectKey.__table__  # type: ignore[assignment]
+LOOKUP: Table = SubjectLookup.__table__  # type: ignore[assignment]
+TOMBSTONE: Table = KeyTombstone.__table__  # type: ignore[assignment]
 
 
 class KeyErasureRepository:
-    """Key-store tombstones and lookup rewrites inside one key-store transaction."""
+    """Key-store tombstones, shredding and lookup rewrites inside one key-store transaction."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def count_keys(self, subject_ids: Collection[str]) -> int:
-        """Count the data keys the subjects hold."""
-        return int(
-            self.session.scalar(
-                select(func.count())
-                .select_from(SubjectKey)
-                .where(SubjectKey.subject_id.in_(list(subject_ids)))
+    def keys_of_subjects(self, subject_ids: Collection[str]) -> dict[str, list[SubjectKey]]:
+        """Return every data-key version each subject holds, oldest first (one query)."""
+        held: dict[str, list[SubjectKey]] = {}
+        if not subject_ids:
+            return held
+        rows = (
+            self.session.connection()
+            .execute(
+                select(KEY)
+                .where(one_of(KEY.c.subject_id, subject_ids))
+                .order_by(KEY.c.subject_id, KEY.c.dek_version)
             )
-            or 0
+            .mappings()
+        )
+        for row in rows:
+            # Transient objects: nothing here is written back through the session.
+            held.setdefault(row["subject_id"], []).append(SubjectKey(**row))
+        return held
+
+    def add_tombstones(self, subject_ids: Collection[str], at: datetime) -> None:
+        """Record that the subjects' keys were shredded; existing tombstones stay as they are."""
+        if not subject_ids:
+            return
+        self.session.connection().execute(
+            insert_ignoring_conflicts(self.session, TOMBSTONE),
+            [{"subject_id": sid, "erased_at": at} for sid in subject_ids],
         )
 
-    def add_tombstone(self, subject_id: str, at: datetime) -> bool:
-        """Record that a subject's keys were shredded; return False when it already was."""
-        if self.session.get(KeyTombstone, subject_id) is not None:
-            return False
-        try:
-            with self.session.begin_nested():
-                self.session.add(KeyTombstone(subject_id=subject_id, erased_at=at))
-        except IntegrityError:
-            return False
-        return True
+    def shred(self, subject_ids: Collection[str]) -> tuple[int, int]:
+        """Delete the subjects' data keys and index entries; return how many of each."""
+        if not subject_ids:
+            return 0, 0
+        ids = list(subject_ids)
+        connection = self.session.connection()
+        keys = connection.execute(delete(KEY).where(one_of(KEY.c.subject_id, ids)))
+        lookups = connection.execute(delete(LOOKUP).where(one_of(LOOKUP.c.subject_id, ids)))
+        return keys.rowcount, lookups.rowcount
 
     def tombstone_ids(self) -> list[str]:
         """List every shredded subject id."""
-        return list(self.session.scalars(select(KeyTombstone.subject_id)))
+        return list(self.session.connection().scalars(select(TOMBSTONE.c.subject_id)))
 
     def keys_of_subject(self, subject_id: str) -> list[SubjectKey]:
         """Return every data-key version a subject holds, oldest first."""
-        return list(
-            self.session.scalars(
-                select(SubjectKey)
-                .where(SubjectKey.subject_id == subject_id)
-                .order_by(SubjectKey.dek_version)
-            )
-        )
+        return self.keys_of_subjects([subject_id]).get(subject_id, [])
 
     def retire_keys_before(self, subject_id: str, dek_version: int) -> int:
         """Delete a subject's data keys older than `dek_version`; return how many."""
-        result = self.session.execute(
-            delete(SubjectKey).where(
-                SubjectKey.subject_id == subject_id, SubjectKey.dek_version < dek_version
-            )
+        result = self.session.connection().execute(
+            delete(KEY).where(KEY.c.subject_id == subject_id, KEY.c.dek_version < dek_version)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return result.rowcount
 
     def replace_lookup(
         self, subject_id: str, kind: str, version: int, digest: bytes | None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Row, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.data_models import (
@@ -16,18 +16,53 @@ from feedbackvault.storage.data_models import (
     Response,
     Subject,
 )
+from feedbackvault.storage.database import insert_ignoring_conflicts
+
+# The use cases here read and write whole pages of rows: Core statements on the tables
+# skip the ORM's identity map and unit of work, several times their cost per row.
+# One row of a Core query, read by attribute like a mapped object.
+StoredRow = Row[Any]
+
+RESPONSE: Table = Response.__table__  # type: ignore[assignment]
+CONSENT: Table = Consent.__table__  # type: ignore[assignment]
+AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+SUBJECT: Table = Subject.__table__  # type: ignore[assignment]
+TOMBSTONE: Table = ErasureTombstone.__table__  # type: ignore[assignment]
 
 # The ciphertext columns of a response; anonymising or erasing clears all of them.
 CIPHERTEXT_COLUMNS = ("email_ct", "name_ct", "customer_id_ct", "comment_ct")
+# What an access export shows of a response (everything but its internal links).
+EXPORTED_RESPONSE_COLUMNS = (
+    "id", "subject_id", "survey_id", "purpose", "touchpoint", "locale", "nps", "csat", "ces",
+    *CIPHERTEXT_COLUMNS, "created_at", "expires_at",
+)  # fmt: skip
+EXPORTED_CONSENT_COLUMNS = (
+    "id", "purpose", "notice_version", "given_at", "recorded_at", "expires_at", "withdrawn_at",
+    "receipt_signature",
+)  # fmt: skip
+
+
+def one_of(column: ColumnElement[Any], values: Collection[str]) -> ColumnElement[bool]:
+    """Match a column against the values: `=` for one, else `IN`.
+
+    Requests almost always name one subject; an `IN` list is re-rendered on every
+    execution (SQLAlchemy's "post-compile" step), a plain `=` is cached whole.
+    """
+    listed = list(values)
+    return column == listed[0] if len(listed) == 1 else column.in_(listed)
 
 
 def _live_responses(subject_ids: Collection[str], now: datetime) -> list[ColumnElement[bool]]:
     # Expired or anonymised rows are never served, whatever the sweep has done yet.
     return [
-        Response.subject_id.in_(list(subject_ids)),
-        Response.anonymised_at.is_(None),
-        Response.expires_at > now,
+        one_of(RESPONSE.c.subject_id, subject_ids),
+        RESPONSE.c.anonymised_at.is_(None),
+        RESPONSE.c.expires_at > now,
     ]
+
+
+def _live_consents(subject_ids: Collection[str], now: datetime) -> list[ColumnElement[bool]]:
+    return [one_of(CONSENT.c.subject_id, subject_ids), CONSENT.c.expires_at > now]
 
 
 class SubjectDataRepository:
@@ -36,55 +71,52 @@ class SubjectDataRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _rows(self, statement: Any) -> Sequence[StoredRow]:
+        return self.session.connection().execute(statement).all()
+
     def response_page(
         self, subject_ids: Collection[str], now: datetime, after_id: str, limit: int
-    ) -> list[Response]:
-        """Return the next page of live responses of the subjects, by id."""
-        query = (
-            select(Response)
-            .where(*_live_responses(subject_ids, now), Response.id > after_id)
-            .order_by(Response.id)
+    ) -> Sequence[StoredRow]:
+        """Return the next page of live responses of the subjects, by id, as plain rows."""
+        columns = [RESPONSE.c[name] for name in EXPORTED_RESPONSE_COLUMNS]
+        return self._rows(
+            select(*columns)
+            .where(*_live_responses(subject_ids, now), RESPONSE.c.id > after_id)
+            .order_by(RESPONSE.c.id)
             .limit(limit)
         )
-        return list(self.session.scalars(query))
 
     def consent_page(
         self, subject_ids: Collection[str], now: datetime, after_id: str, limit: int
-    ) -> list[Consent]:
+    ) -> Sequence[StoredRow]:
         """Return the next page of unexpired consent records of the subjects, by id."""
-        query = (
-            select(Consent)
-            .where(
-                Consent.subject_id.in_(list(subject_ids)),
-                Consent.expires_at > now,
-                Consent.id > after_id,
-            )
-            .order_by(Consent.id)
+        columns = [CONSENT.c[name] for name in EXPORTED_CONSENT_COLUMNS]
+        return self._rows(
+            select(*columns)
+            .where(*_live_consents(subject_ids, now), CONSENT.c.id > after_id)
+            .order_by(CONSENT.c.id)
             .limit(limit)
         )
-        return list(self.session.scalars(query))
 
     def audit_page(
         self, subject_ids: Collection[str], after_seq: int, limit: int
-    ) -> list[AuditEntry]:
+    ) -> Sequence[StoredRow]:
         """Return the next page of audit entries about the subjects, in chain order."""
-        query = (
-            select(AuditEntry)
-            .where(AuditEntry.subject_ref.in_(list(subject_ids)), AuditEntry.seq > after_seq)
-            .order_by(AuditEntry.seq)
+        return self._rows(
+            select(AUDIT)
+            .where(one_of(AUDIT.c.subject_ref, subject_ids), AUDIT.c.seq > after_seq)
+            .order_by(AUDIT.c.seq)
             .limit(limit)
         )
-        return list(self.session.scalars(query))
 
     def count_live(self, subject_ids: Collection[str], now: datetime) -> tuple[int, int]:
         """Count the live responses and unexpired consents of the subjects."""
-        responses = self.session.scalar(
-            select(func.count()).select_from(Response).where(*_live_responses(subject_ids, now))
+        connection = self.session.connection()
+        responses = connection.scalar(
+            select(func.count()).select_from(RESPONSE).where(*_live_responses(subject_ids, now))
         )
-        consents = self.session.scalar(
-            select(func.count())
-            .select_from(Consent)
-            .where(Consent.subject_id.in_(list(subject_ids)), Consent.expires_at > now)
+        consents = connection.scalar(
+            select(func.count()).select_from(CONSENT).where(*_live_consents(subject_ids, now))
         )
         return int(responses or 0), int(consents or 0)
 
@@ -92,32 +124,32 @@ class SubjectDataRepository:
         self, subject_id: str, column: str, limit: int
     ) -> list[tuple[str, bytes]]:
         """Return a few (response id, ciphertext) pairs of one column, to confirm a match."""
-        attribute = getattr(Response, column)
-        rows = self.session.execute(
-            select(Response.id, attribute)
-            .where(Response.subject_id == subject_id, attribute.is_not(None))
+        attribute = RESPONSE.c[column]
+        rows = self._rows(
+            select(RESPONSE.c.id, attribute)
+            .where(RESPONSE.c.subject_id == subject_id, attribute.is_not(None))
             .limit(limit)
         )
-        return [(row_id, bytes(value)) for row_id, value in rows]
+        return [(str(row.id), bytes(row._mapping[column])) for row in rows]
 
     def held_page(
         self, subject_id: str, after_id: str, limit: int
     ) -> list[tuple[str, dict[str, bytes]]]:
         """Return the next page of a subject's responses (expired too) with their ciphertexts."""
-        columns = [getattr(Response, name) for name in CIPHERTEXT_COLUMNS]
-        rows = self.session.execute(
-            select(Response.id, *columns)
-            .where(Response.subject_id == subject_id, Response.id > after_id)
-            .order_by(Response.id)
+        columns = [RESPONSE.c[name] for name in CIPHERTEXT_COLUMNS]
+        rows = self._rows(
+            select(RESPONSE.c.id, *columns)
+            .where(RESPONSE.c.subject_id == subject_id, RESPONSE.c.id > after_id)
+            .order_by(RESPONSE.c.id)
             .limit(limit)
         )
         return [
             (
-                row[0],
+                str(row.id),
                 {
-                    name: bytes(value)
-                    for name, value in zip(CIPHERTEXT_COLUMNS, row[1:], strict=True)
-                    if value is not None
+                    name: bytes(row._mapping[name])
+                    for name in CIPHERTEXT_COLUMNS
+                    if row._mapping[name] is not None
                 },
             )
             for row in rows
@@ -125,47 +157,45 @@ class SubjectDataRepository:
 
     def overwrite_fields(self, response_id: str, values: Mapping[str, bytes]) -> None:
         """Overwrite ciphertext columns of one response in place."""
-        self.session.execute(update(Response).where(Response.id == response_id).values(**values))
+        self.session.connection().execute(
+            update(RESPONSE).where(RESPONSE.c.id == response_id).values(**values)
+        )
 
-    def erase_subject(
-        self, subject_id: str, anonymise_purposes: Collection[str], now: datetime
+    def erase_subjects(
+        self, subject_ids: Collection[str], anonymise_purposes: Collection[str], now: datetime
     ) -> tuple[int, int, int]:
-        """Anonymise or delete a subject's responses, delete its consents and subject row.
+        """Anonymise or delete the subjects' responses, delete their consents and subject rows.
 
-        Returns (responses deleted, responses anonymised, consents deleted).
+        One statement per table for all the subjects together. Returns (responses
+        deleted, responses anonymised, consents deleted).
         """
+        ids = list(subject_ids)
+        if not ids:
+            return 0, 0, 0
+        connection = self.session.connection()
         cleared: dict[str, object] = dict.fromkeys(CIPHERTEXT_COLUMNS)
-        anonymised = self.session.execute(
-            update(Response)
+        anonymised = connection.execute(
+            update(RESPONSE)
             .where(
-                Response.subject_id == subject_id,
-                Response.purpose.in_(list(anonymise_purposes)),
+                one_of(RESPONSE.c.subject_id, ids), RESPONSE.c.purpose.in_(list(anonymise_purposes))
             )
             .values(subject_id=None, consent_id=None, created_at=None, anonymised_at=now, **cleared)
         )
-        deleted = self.session.execute(delete(Response).where(Response.subject_id == subject_id))
-        consents = self.session.execute(delete(Consent).where(Consent.subject_id == subject_id))
-        self.session.execute(delete(Subject).where(Subject.id == subject_id))
-        return (
-            int(deleted.rowcount),  # type: ignore[attr-defined]
-            int(anonymised.rowcount),  # type: ignore[attr-defined]
-            int(consents.rowcount),  # type: ignore[attr-defined]
-        )
+        deleted = connection.execute(delete(RESPONSE).where(one_of(RESPONSE.c.subject_id, ids)))
+        consents = connection.execute(delete(CONSENT).where(one_of(CONSENT.c.subject_id, ids)))
+        connection.execute(delete(SUBJECT).where(one_of(SUBJECT.c.id, ids)))
+        return deleted.rowcount, anonymised.rowcount, consents.rowcount
 
-    def add_tombstone(self, subject_id: str, at: datetime, reason: str) -> bool:
-        """Record that a subject was erased; return False when it already was."""
-        if self.session.get(ErasureTombstone, subject_id) is not None:
-            return False
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    ErasureTombstone(subject_id=subject_id, erased_at=at, reason=reason)
-                )
-        except IntegrityError:
-            # A concurrent erasure of the same subject wrote it first.
-            return False
-        return True
+    def add_tombstones(self, subject_ids: Collection[str], at: datetime, reason: str) -> None:
+        """Record that the subjects were erased; those recorded already keep their tombstone."""
+        if not subject_ids:
+            return
+        # Insert-or-ignore: a concurrent erasure of the same subject may have written it first.
+        self.session.connection().execute(
+            insert_ignoring_conflicts(self.session, TOMBSTONE),
+            [{"subject_id": sid, "erased_at": at, "reason": reason} for sid in subject_ids],
+        )
 
     def tombstone_ids(self) -> list[str]:
         """List every erased subject id."""
-        return list(self.session.scalars(select(ErasureTombstone.subject_id)))
+        return list(self.session.connection().scalars(select(TOMBSTONE.c.subject_id)))

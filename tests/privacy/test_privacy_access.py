@@ -8,8 +8,10 @@ import json
 import zipfile
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
+from feedbackvault.services import access_export
 from tests.support import FrozenClock, submission
 
 BASE = "/api/v1/privacy"
@@ -142,3 +144,24 @@ def test_export_pages_through_many_responses(
         access_export.PAGE_SIZE = page
     assert sorted(r["answers"]["nps"] for r in body["export"]["responses"]) == list(range(8))
     assert len(body["export"]["consents"]) == 8
+
+
+@pytest.mark.parametrize("stored", [2, 3, 6, 7])
+def test_counts_and_export_agree_around_page_boundaries(
+    client: FlaskClient,
+    officer: dict[str, str],
+    collector: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    stored: int,
+) -> None:
+    monkeypatch.setattr(access_export, "PAGE_SIZE", 3)
+    for score in range(stored):
+        client.post("/api/v1/responses", json=submission(answers={"nps": score}), headers=collector)
+    request_id, body = fulfilled_access(client, officer, {"email": "an@example.nl"})
+    result = client.get(f"{BASE}/requests/{request_id}", headers=officer).get_json()["result"]
+    exported = body["export"]
+    assert (result, len(exported["responses"]), len(exported["consents"])) == (
+        {"responses": stored, "consents": stored},
+        stored,
+        stored,
+    )
