@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event, text
+from sqlalchemy import ColumnElement, Engine, Insert, Table, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -35,6 +35,16 @@ def row_values(instance: Any) -> dict[str, Any]:
     """Read a mapped object's column values, for a Core INSERT of a row built as an object."""
     table: Table = instance.__table__
     return {column.key: getattr(instance, column.key) for column in table.columns}
+
+
+def one_of(column: ColumnElement[Any], values: Collection[str]) -> ColumnElement[bool]:
+    """Match a column against the values: `=` for one, else `IN`.
+
+    Requests almost always name one subject; an `IN` list is re-rendered on every
+    execution (SQLAlchemy's "post-compile" step), a plain `=` is cached whole.
+    """
+    listed = list(values)
+    return column == listed[0] if len(listed) == 1 else column.in_(listed)
 
 
 def is_sqlite(engine: Engine) -> bool:

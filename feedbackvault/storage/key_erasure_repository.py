@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from feedbackvault.storage.database import insert_ignoring_conflicts
+from feedbackvault.storage.database import insert_ignoring_conflicts, one_of
 from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
-from feedbackvault.storage.subject_data_repository import one_of
 
 # Core statements on the tables: erasure and export run these on every request, and the
 # rows are read once and dropped, so the ORM's identity map would be pure cost.

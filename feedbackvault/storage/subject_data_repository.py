@@ -16,7 +16,7 @@ from feedbackvault.storage.data_models import (
     Response,
     Subject,
 )
-from feedbackvault.storage.database import insert_ignoring_conflicts
+from feedbackvault.storage.database import insert_ignoring_conflicts, one_of
 
 # The use cases here read and write whole pages of rows: Core statements on the tables
 # skip the ORM's identity map and unit of work, several times their cost per row.
@@ -40,16 +40,6 @@ EXPORTED_CONSENT_COLUMNS = (
     "id", "purpose", "notice_version", "given_at", "recorded_at", "expires_at", "withdrawn_at",
     "receipt_signature",
 )  # fmt: skip
-
-
-def one_of(column: ColumnElement[Any], values: Collection[str]) -> ColumnElement[bool]:
-    """Match a column against the values: `=` for one, else `IN`.
-
-    Requests almost always name one subject; an `IN` list is re-rendered on every
-    execution (SQLAlchemy's "post-compile" step), a plain `=` is cached whole.
-    """
-    listed = list(values)
-    return column == listed[0] if len(listed) == 1 else column.in_(listed)
 
 
 def _live_responses(subject_ids: Collection[str], now: datetime) -> list[ColumnElement[bool]]:
