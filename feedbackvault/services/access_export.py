@@ -24,6 +24,8 @@ PAGE_SIZE = 500
 
 # Reads the page after a row (None: the first page) in the transaction given.
 Fetch = Callable[[DataUnit, Any], Sequence[StoredRow]]
+# First characters that make a spreadsheet read a CSV cell as a formula.
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 # An exported record, as it goes into JSON or a CSV line.
 Row_ = dict[str, Any]
 
@@ -336,5 +338,19 @@ def _flat(row: Row_) -> Row_:
     flat.update(row.get("respondent", {}))
     for key, value in flat.items():
         if isinstance(value, dict | list):
-            flat[key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        flat[key] = _inert_cell(value)
     return flat
+
+
+def _inert_cell(value: object) -> object:
+    """Keep a spreadsheet from running a text cell as a formula (CSV injection).
+
+    A respondent wrote the comment: opened in Excel or LibreOffice, a cell starting
+    with = + - @ (or a tab or carriage return before one) would run as a formula in
+    the privacy officer's or the subject's spreadsheet. A leading apostrophe makes
+    it text, as OWASP advises. The JSON export keeps every value exactly as given.
+    """
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
+    return value

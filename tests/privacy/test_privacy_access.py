@@ -107,6 +107,23 @@ def test_export_downloads_as_json_and_as_zip_of_csv(
     assert {r["email"] for r in rows} == {"an@example.nl"}
 
 
+@pytest.mark.parametrize(
+    "comment", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
+)
+def test_csv_export_defuses_formulas_and_json_keeps_the_text(
+    client: FlaskClient, officer: dict[str, str], collector: dict[str, str], comment: str
+) -> None:
+    body = submission(answers={"nps": 8, "comment": comment})
+    assert client.post("/api/v1/responses", json=body, headers=collector).status_code == 201
+    request_id, fulfilled = fulfilled_access(client, officer, {"email": "an@example.nl"})
+    url = f"{BASE}/requests/{request_id}/export"
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"{url}?format=csv", headers=officer).data))
+    [row] = csv.DictReader(io.TextIOWrapper(archive.open("responses.csv"), "utf-8"))
+    assert row["comment"] == "'" + comment
+    assert row["nps"] == "8"
+    assert [r["answers"]["comment"] for r in fulfilled["export"]["responses"]] == [comment]
+
+
 def test_export_of_an_unfinished_or_other_request_is_409(
     client: FlaskClient, officer: dict[str, str]
 ) -> None:
