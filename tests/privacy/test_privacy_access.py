@@ -108,7 +108,7 @@ def test_export_downloads_as_json_and_as_zip_of_csv(
 
 
 @pytest.mark.parametrize(
-    "comment", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
+    "comment", ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
 )
 def test_csv_export_defuses_formulas_and_json_keeps_the_text(
     client: FlaskClient, officer: dict[str, str], collector: dict[str, str], comment: str
