@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
@@ -27,6 +28,12 @@ def crash_after_the_key_store(services: Services, email: str, customer_id: str) 
     return opened.subject_id
 
 
+@pytest.fixture
+def orphan(services: Services) -> str:
+    """The subject id a submission killed between the two stores left in the key store."""
+    return crash_after_the_key_store(services, ORPHAN_EMAIL, ORPHAN_ID)
+
+
 def key_store_rows(services: Services, subject_id: str) -> tuple[int, int]:
     """Count a subject's keys and index entries."""
     with services.stores.keys_read() as unit:
@@ -42,9 +49,8 @@ def key_store_rows(services: Services, subject_id: str) -> tuple[int, int]:
 
 
 def test_an_orphaned_key_past_the_grace_period_is_shredded(
-    services: Services, clock: FrozenClock
+    services: Services, clock: FrozenClock, orphan: str
 ) -> None:
-    orphan = crash_after_the_key_store(services, ORPHAN_EMAIL, ORPHAN_ID)
     clock.advance(hours=2)
     report = services.orphan_keys.collect(timedelta(hours=1))
     assert (report.orphans, report.keys_destroyed, report.lookups_destroyed) == (1, 1, 2)
@@ -52,9 +58,8 @@ def test_an_orphaned_key_past_the_grace_period_is_shredded(
 
 
 def test_a_returning_respondent_after_gc_gets_a_new_subject(
-    services: Services, clock: FrozenClock
+    services: Services, clock: FrozenClock, orphan: str
 ) -> None:
-    orphan = crash_after_the_key_store(services, ORPHAN_EMAIL, ORPHAN_ID)
     clock.advance(hours=2)
     services.orphan_keys.collect(timedelta(hours=1))
     again = services.subject_keys.resolve(services.stores, {"email": ORPHAN_EMAIL})
@@ -62,9 +67,8 @@ def test_a_returning_respondent_after_gc_gets_a_new_subject(
 
 
 def test_a_young_orphan_may_still_be_in_flight_and_is_kept(
-    services: Services, clock: FrozenClock
+    services: Services, clock: FrozenClock, orphan: str
 ) -> None:
-    orphan = crash_after_the_key_store(services, ORPHAN_EMAIL, ORPHAN_ID)
     clock.advance(minutes=30)
     report = services.orphan_keys.collect(timedelta(hours=1))
     assert (report.subjects_checked, report.orphans) == (0, 0)
@@ -85,16 +89,18 @@ def test_subjects_with_data_keep_their_keys(
     assert orphan not in remaining and len(remaining) == 1
 
 
-def test_a_dry_run_counts_and_destroys_nothing(services: Services, clock: FrozenClock) -> None:
-    orphan = crash_after_the_key_store(services, ORPHAN_EMAIL, ORPHAN_ID)
+def test_a_dry_run_counts_and_destroys_nothing(
+    services: Services, clock: FrozenClock, orphan: str
+) -> None:
     clock.advance(hours=2)
     report = services.orphan_keys.collect(timedelta(hours=1), dry_run=True)
     assert (report.orphans, report.keys_destroyed, report.dry_run) == (1, 0, True)
     assert key_store_rows(services, orphan) == (1, 2)
 
 
-def test_collection_is_audited_with_counts_only(services: Services, clock: FrozenClock) -> None:
-    orphan = crash_after_the_key_store(services, ORPHAN_EMAIL, ORPHAN_ID)
+def test_collection_is_audited_with_counts_only(
+    services: Services, clock: FrozenClock, orphan: str
+) -> None:
     clock.advance(hours=2)
     services.orphan_keys.collect(timedelta(hours=1))
     with services.databases.data_engine.connect() as connection:
@@ -109,9 +115,10 @@ def test_collection_is_audited_with_counts_only(services: Services, clock: Froze
     assert orphan not in row.details
 
 
-def test_cli_gc_reports_counts_and_no_identifier(settings: Settings, services: Services) -> None:
+def test_cli_gc_reports_counts_and_no_identifier(
+    settings: Settings, services: Services, orphan: str
+) -> None:
     # The CLI runs on the wall clock; a zero grace would be refused, so age the key instead.
-    orphan = crash_after_the_key_store(services, ORPHAN_EMAIL, ORPHAN_ID)
     with services.stores.keys() as unit:
         for key in unit.session.scalars(select(SubjectKey)):
             key.created_at = key.created_at.replace(year=2000)
