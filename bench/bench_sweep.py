@@ -25,98 +25,169 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from seeding import fresh_instance
-from sqlalchemy import insert, text
+from sqlalchemy import Engine, Table, text
 
 from feedbackvault.app import Services
 from feedbackvault.storage.data_models import Consent, Response, Subject
 from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
-INSERT_CHUNK = 20_000
+INSERT_CHUNK = 50_000
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+# The columns each seeded table gets, in the order the row builders below emit them.
+COLUMNS: dict[Table, tuple[str, ...]] = {
+    Subject.__table__: ("id", "created_at"),
+    Consent.__table__: (
+        "id",
+        "subject_id",
+        "purpose",
+        "notice_version",
+        "given_at",
+        "recorded_at",
+        "expires_at",
+        "withdraw_token_hash",
+        "receipt_signature",
+    ),
+    Response.__table__: (
+        "id",
+        "subject_id",
+        "consent_id",
+        "survey_id",
+        "purpose",
+        "touchpoint",
+        "locale",
+        "nps",
+        "csat",
+        "email_ct",
+        "comment_ct",
+        "created_at",
+        "created_month",
+        "expires_at",
+    ),
+    SubjectKey.__table__: ("subject_id", "dek_version", "kek_id", "wrapped_dek", "created_at"),
+    SubjectLookup.__table__: ("kind", "version", "digest", "subject_id"),
+}
+Rows = dict[Table, list[tuple[Any, ...]]]
+
+
+def chunk_rows(start: int, stop: int, expired: int) -> tuple[Rows, Rows]:
+    """Build responses start..stop with their consents and subjects, and the subjects' keys.
+
+    Returns (data-store rows, key-store rows) per table, values as Python objects.
+    """
+    data: Rows = {table: [] for table in (Subject.__table__, Consent.__table__, Response.__table__)}
+    keys: Rows = {SubjectKey.__table__: [], SubjectLookup.__table__: []}
+    for index in range(start, stop):
+        is_expired = index < expired
+        purpose = "service-improvement" if index % 4 < 2 else "product-research"
+        recorded = NOW - timedelta(days=400 if is_expired else 10, seconds=index % 86_400)
+        expires = NOW - timedelta(seconds=1 + index) if is_expired else NOW + timedelta(days=170)
+        # product-research keeps consent records three years: its subjects stay.
+        consent_expires = expires if purpose == "service-improvement" else NOW + timedelta(days=700)
+        subject_id = str(uuid.uuid4()) if index % 2 == 0 else None
+        consent_id = str(uuid.uuid4())
+        # About the size of a real field ciphertext: 14 bytes of header and nonce, 16 of tag.
+        ciphertext = os.urandom(60) if subject_id else None
+        if subject_id:
+            data[Subject.__table__].append((subject_id, recorded))
+            keys[SubjectKey.__table__].append((subject_id, 1, "bench", os.urandom(60), recorded))
+            keys[SubjectLookup.__table__].append(("email", 1, os.urandom(32), subject_id))
+        data[Consent.__table__].append(
+            (
+                consent_id,
+                subject_id,
+                purpose,
+                "2026-01",
+                recorded,
+                recorded,
+                consent_expires,
+                os.urandom(32),
+                "x" * 88,
+            )
+        )
+        data[Response.__table__].append(
+            (
+                str(uuid.uuid4()),
+                subject_id,
+                consent_id,
+                "bench",
+                purpose,
+                "web",
+                "nl-NL",
+                index % 11,
+                1 + index % 5,
+                ciphertext,
+                ciphertext,
+                recorded,
+                date(recorded.year, recorded.month, 1),
+                expires,
+            )
+        )
+    return data, keys
+
+
+def write_rows(engine: Engine, rows: Rows) -> None:
+    """Write the rows of each table in one transaction: COPY on PostgreSQL, executemany else.
+
+    Both go through the raw DBAPI connection: SQLAlchemy's executemany costs about a
+    millisecond per response row here (11 minutes for 1,000,000), COPY a few microseconds.
+    Values pass through each column type's own bind processing first (aware UTC
+    datetimes become naive UTC, as the app stores them).
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if engine.dialect.name == "sqlite":
+            # The app's SQLite connections leave transactions to SQLAlchemy (autocommit
+            # driver): without BEGIN every inserted row would be its own transaction.
+            cursor.execute("BEGIN")
+        for table, table_rows in rows.items():
+            if not table_rows:
+                continue
+            columns = COLUMNS[table]
+            prepared = _bind(engine, table, columns, table_rows)
+            if engine.dialect.name == "postgresql":
+                statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+                with connection.driver_connection.cursor().copy(statement) as copy:
+                    for row in prepared:
+                        copy.write_row(row)
+            else:
+                # SQLite's default 2 MB page cache thrashes on the random-uuid index inserts.
+                cursor.execute("PRAGMA cache_size = -262144")
+                marks = ", ".join("?" * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", prepared
+                )
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def _bind(
+    engine: Engine, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    processors = [table.c[name].type.bind_processor(engine.dialect) for name in columns]
+    if not any(processors):
+        return rows
+    return [
+        tuple(p(value) if p else value for p, value in zip(processors, row, strict=True))
+        for row in rows
+    ]
 
 
 def seed(services: Services, responses: int, expired: int) -> None:
     """Insert the responses, consents, subjects, keys and lookups, a chunk per transaction."""
+    databases = services.databases
     for start in range(0, responses, INSERT_CHUNK):
-        data: dict[str, list[dict[str, object]]] = {"subject": [], "consent": [], "response": []}
-        keys: dict[str, list[dict[str, object]]] = {"key": [], "lookup": []}
-        for index in range(start, min(start + INSERT_CHUNK, responses)):
-            is_expired = index < expired
-            purpose = "service-improvement" if index % 4 < 2 else "product-research"
-            recorded = NOW - timedelta(days=400 if is_expired else 10, seconds=index % 86_400)
-            expires = (
-                NOW - timedelta(seconds=1 + index) if is_expired else NOW + timedelta(days=170)
-            )
-            # product-research keeps consent records three years: its subjects stay.
-            consent_expires = (
-                expires if purpose == "service-improvement" else NOW + timedelta(days=700)
-            )
-            subject_id = str(uuid.uuid4()) if index % 2 == 0 else None
-            consent_id = str(uuid.uuid4())
-            ciphertext = os.urandom(60) if subject_id else None
-            if subject_id:
-                data["subject"].append({"id": subject_id, "created_at": recorded})
-                keys["key"].append(
-                    {
-                        "subject_id": subject_id,
-                        "dek_version": 1,
-                        "kek_id": "bench",
-                        "wrapped_dek": os.urandom(60),
-                        "created_at": recorded,
-                    }
-                )
-                keys["lookup"].append(
-                    {
-                        "kind": "email",
-                        "version": 1,
-                        "digest": os.urandom(32),
-                        "subject_id": subject_id,
-                    }
-                )
-            data["consent"].append(
-                {
-                    "id": consent_id,
-                    "subject_id": subject_id,
-                    "purpose": purpose,
-                    "notice_version": "2026-01",
-                    "given_at": recorded,
-                    "recorded_at": recorded,
-                    "expires_at": consent_expires,
-                    "withdraw_token_hash": os.urandom(32),
-                    "receipt_signature": "x" * 88,
-                }
-            )
-            data["response"].append(
-                {
-                    "id": str(uuid.uuid4()),
-                    "subject_id": subject_id,
-                    "consent_id": consent_id,
-                    "survey_id": "bench",
-                    "purpose": purpose,
-                    "touchpoint": "web",
-                    "locale": "nl-NL",
-                    "nps": index % 11,
-                    "csat": 1 + index % 5,
-                    "email_ct": ciphertext,
-                    "comment_ct": ciphertext,
-                    "created_at": recorded,
-                    "created_month": date(recorded.year, recorded.month, 1),
-                    "expires_at": expires,
-                }
-            )
-        with services.stores.data() as unit:
-            if data["subject"]:
-                unit.session.execute(insert(Subject), data["subject"])
-            unit.session.execute(insert(Consent), data["consent"])
-            unit.session.execute(insert(Response), data["response"])
-        if keys["key"]:
-            with services.stores.keys() as key_unit:
-                key_unit.session.execute(insert(SubjectKey), keys["key"])
-                key_unit.session.execute(insert(SubjectLookup), keys["lookup"])
-    for engine in (services.databases.data_engine, services.databases.keys_engine):
+        data, keys = chunk_rows(start, min(start + INSERT_CHUNK, responses), expired)
+        write_rows(databases.data_engine, data)
+        write_rows(databases.keys_engine, keys)
+    for engine in (databases.data_engine, databases.keys_engine):
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))

@@ -144,15 +144,20 @@ class RetentionService:
                 responses = retention.lock_responses_of_expired_consents(now, batch_size)
                 via_consent.update(row.purpose for row in responses)
             self._remove(unit, responses, now, deleted, anonymised)
-            own = [row.consent_id for row in responses if row.consent_id is not None]
+            # A consent record still standing is kept, and keeps its subject from being empty.
+            own = [row.consent_id for row in responses if row.consent_id and not row.consent_live]
             if own:
                 consents = retention.lock_expired_consents_among(own, now)
             if stage == "bare":
                 # Withdrawn consents, and those kept longer than their responses.
                 consents = retention.lock_expired_bare_consents(now, batch_size)
-            retention.delete_consents([row.id for row in consents])
+            retention.delete_consents(consents)
             consents_removed.update(row.purpose for row in consents)
-            candidates = {row.subject_id for row in [*responses, *consents] if row.subject_id}
+            candidates = {
+                row.subject_id
+                for row in [*responses, *consents]
+                if row.subject_id and not row.consent_live
+            }
             shredded = self._shred(unit, candidates, report) if candidates else set()
             handled = len(responses) + len(consents)
             unknown = sorted(
@@ -189,8 +194,8 @@ class RetentionService:
     ) -> None:
         to_delete = [row for row in rows if self.mode_of(row.purpose) == "delete"]
         to_anonymise = [row for row in rows if self.mode_of(row.purpose) == "anonymise"]
-        removed = unit.retention.delete_responses([row.id for row in to_delete])
-        changed = unit.retention.anonymise_responses([row.id for row in to_anonymise], now)
+        removed = unit.retention.delete_responses(to_delete)
+        changed = unit.retention.anonymise_responses(to_anonymise, now)
         if removed != len(to_delete) or changed != len(to_anonymise):
             # Every row was locked by this transaction; anything else is a bug, so roll back.
             raise RuntimeError("rows locked by the sweep changed under it")
@@ -199,11 +204,12 @@ class RetentionService:
 
     def _shred(self, unit: DataUnit, candidates: set[str], report: SweepReport) -> set[str]:
         """Delete and crypto-shred those candidate subjects that have nothing left."""
-        subject_ids = unit.retention.lock_emptied_subjects(sorted(candidates))
-        if not subject_ids:
+        subjects = unit.retention.lock_emptied_subjects(sorted(candidates))
+        if not subjects:
             return set()
         now = self.clock.now()
-        unit.retention.delete_subjects(subject_ids, now, ERASURE_REASON)
+        unit.retention.delete_subjects(subjects, now, ERASURE_REASON)
+        subject_ids = [subject.id for subject in subjects]
         # The keys commit first: should the data transaction then fail, the
         # subject rows stay (keyless) and are found again; never the reverse,
         # a deleted subject whose keys survive.
