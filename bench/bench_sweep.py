@@ -204,6 +204,9 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--expired", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="sweepers side by side (PostgreSQL only)"
+    )
     parser.add_argument("--smoke", action="store_true", help="2,000 responses, 200 expired")
     args = parser.parse_args()
     if args.smoke:
@@ -217,7 +220,7 @@ def main() -> None:
         started = time.perf_counter()
         seed(services, args.responses, args.expired)
         print(f"seeded in {time.perf_counter() - started:.1f}s; sweeping ...")
-        report = services.retention.sweep(batch_size=args.batch_size)
+        report = services.retention.sweep(batch_size=args.batch_size, workers=args.workers)
 
     result = {
         "benchmark": "retention sweep",
@@ -225,6 +228,7 @@ def main() -> None:
         "responses": args.responses,
         "expired": args.expired,
         "batch_size": args.batch_size,
+        "workers": args.workers if dialect == "postgresql" else 1,
         "handled": report.responses_handled,
         "deleted": dict(report.deleted),
         "anonymised": dict(report.anonymised),

@@ -17,7 +17,11 @@ from feedbackvault.domain.errors import FeedbackVaultError
 from feedbackvault.policies.loader import PolicyError, load_policy_set
 from feedbackvault.policies.ropa import render_ropa
 from feedbackvault.services.audit import verify_chain
-from feedbackvault.services.retention import DEFAULT_BATCH_SIZE, summary_lines
+from feedbackvault.services.retention import (
+    DEFAULT_BATCH_SIZE,
+    MAX_SWEEP_WORKERS,
+    summary_lines,
+)
 from feedbackvault.services.tokens import ROLES
 from feedbackvault.settings import Settings, SettingsError
 from feedbackvault.storage.database import Databases
@@ -235,10 +239,17 @@ def retention() -> None:
     show_default=True,
     type=click.IntRange(min=1, max=100_000),
 )
-def retention_sweep(dry_run: bool, batch_size: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1, max=MAX_SWEEP_WORKERS),
+    help="Sweepers side by side (PostgreSQL; SQLite always sweeps alone).",
+)
+def retention_sweep(dry_run: bool, batch_size: int, workers: int) -> None:
     """Erase or anonymise what has expired (safe to re-run and to run in parallel)."""
     with _services() as services:
-        report = services.retention.sweep(batch_size=batch_size, dry_run=dry_run)
+        report = services.retention.sweep(batch_size=batch_size, dry_run=dry_run, workers=workers)
         for line in summary_lines(report, services.policies):
             click.echo(line)
 

@@ -133,7 +133,18 @@ def _is_postgres(session: Session) -> bool:
 
 
 def _id_array(ids: Sequence[str]) -> Any:
-    return bindparam(None, list(ids), type_=ARRAY(String))
+    return cast(bindparam(None, _array_literal(ids), type_=String), ARRAY(String))
+
+
+def _array_literal(values: Iterable[object]) -> str:
+    """Spell a PostgreSQL array as one text value, to be cast to the array type in SQL.
+
+    psycopg adapts a Python list element by element: for the 10,000 ids or row
+    addresses of a batch that took longer (0.6 s per 100,000 swept rows) than the
+    statements that used them. One string goes over as it is.
+    """
+    quoted = (str(value).replace("\\", "\\\\").replace('"', '\\"') for value in values)
+    return "{" + ",".join(f'"{value}"' for value in quoted) + "}"
 
 
 def _among(session: Session, column: Any, ids: Sequence[str]) -> ColumnElement[bool]:
@@ -179,7 +190,7 @@ class RetentionRepository:
         """Match rows by the addresses `_ref` gave (a Tid scan on PostgreSQL)."""
         if self._postgres:
             return text(f"{table.name}.ctid = ANY(CAST(:refs AS tid[]))").bindparams(
-                bindparam("refs", list(refs), type_=ARRAY(String))
+                bindparam("refs", _array_literal(refs), type_=String)
             )
         matched: ColumnElement[bool] = literal_column(f"{table.name}.rowid").in_(list(refs))
         return matched
@@ -196,17 +207,19 @@ class RetentionRepository:
         if not self._postgres:
             found: list[Any] = []
             for chunk in _chunks(self.session, ids):
-                found.extend(self.session.execute(query.where(key.in_(list(chunk)))))
+                found.extend(self.session.execute(query.where(key.in_(list(chunk)))).all())
             return found
         # Thousands of index probes add up to an estimate past jit_above_cost; compiling
         # the plan took longer (60 ms) than running it. SET LOCAL ends with the transaction.
         self.session.execute(text("SET LOCAL jit = off"))
         wanted = func.unnest(_id_array(ids)).table_valued("id").render_derived(name="wanted")
         picked = query.where(key == wanted.c.id).lateral("picked")
-        return list(self.session.execute(select(picked).select_from(wanted).join(picked, true())))
+        return list(
+            self.session.execute(select(picked).select_from(wanted).join(picked, true())).all()
+        )
 
     def _locked(self, query: Select[Any]) -> list[ExpiringRow]:
-        return [ExpiringRow(*row) for row in self.session.execute(query)]
+        return [ExpiringRow(*row) for row in self.session.execute(query).all()]
 
     def lock_expired_responses(self, now: datetime, limit: int) -> list[ExpiringRow]:
         """Lock up to `limit` expired, not yet anonymised responses, oldest expiry first.
