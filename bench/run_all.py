@@ -49,7 +49,7 @@ def _sweep(result: dict[str, Any]) -> list[Figure]:
     return [
         {
             "figure": f"retention sweep, {dialect} ({result.get('expired'):,} expired "
-            f"of {result.get('responses'):,})",
+            f"of {result.get('responses'):,}, {result.get('workers', 1)} sweeper(s))",
             "unit": "responses/s",
             "feedbackvault": rate,
             "baseline": None,
@@ -105,7 +105,10 @@ ADAPTERS: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "GET /api/v1/scores": _scores,
 }
 # Extra sizes some benchmarks run at in a full run (each list is one more invocation).
-SIZES: dict[str, list[list[str]]] = {"bench_scores.py": [["--responses", "100000"], []]}
+SIZES: dict[str, list[list[str]]] = {
+    "bench_scores.py": [["--responses", "100000"], []],
+    "bench_sweep.py": [[], ["--workers", "2"]],
+}
 
 
 def figures_of(result: dict[str, Any]) -> list[Figure]:
