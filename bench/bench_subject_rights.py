@@ -238,6 +238,8 @@ def main() -> None:
             summary[f"{kind}_{part}_p50_ms"] = round(statistics.median(values), 2)
             summary[f"{kind}_{part}_p99_ms"] = round(percentile(values, 0.99), 2)
         p50 = summary[f"{kind}_total_p50_ms"]
+        # The issue sets the target on PostgreSQL; SQLite's figure is shown beside it.
+        on_pg = dialect == "postgresql"
         figures.append(
             {
                 "figure": f"{kind} request (create+verify+fulfil), {dialect}, "
@@ -246,8 +248,8 @@ def main() -> None:
                 "feedbackvault": p50,
                 "baseline": None,
                 "ratio": None,
-                "target": f"p50 < {TARGET_MS:g} ms",
-                "met": p50 < TARGET_MS,
+                "target": f"p50 < {TARGET_MS:g} ms" if on_pg else "(PostgreSQL target)",
+                "met": p50 < TARGET_MS if on_pg else None,
                 "detail": f"p99 {summary[f'{kind}_total_p99_ms']} ms; fulfil alone p50 "
                 f"{summary[f'{kind}_fulfil_p50_ms']} / p99 {summary[f'{kind}_fulfil_p99_ms']} ms",
             }

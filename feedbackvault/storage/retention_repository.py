@@ -1,4 +1,4 @@
-"""Find, lock, erase and anonymise expired rows in set-based SQL, and shred keys in bulk.
+"""Find, lock, erase and anonymise expired rows in set-based SQL.
 
 Every statement here works on a whole batch at once: the sweep has to keep up
 with tens of thousands of expired rows a second, which row-by-row ORM work
@@ -14,7 +14,7 @@ so that the planner probes the index once per id instead of scanning the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,13 +40,18 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from feedbackvault.storage.bulk import (
+    array_literal,
+    chunks,
+    id_array,
+    ids_to_rows,
+    insert_ignoring,
+    is_postgres,
+)
 from feedbackvault.storage.data_models import Consent, ErasureTombstone, Response, Subject
-from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
 from feedbackvault.storage.types import UTCDateTime
 
 # Core tables: the ORM's bulk UPDATE/DELETE machinery costs more than these statements.
@@ -54,12 +59,7 @@ RESPONSE: Table = Response.__table__  # type: ignore[assignment]
 CONSENT: Table = Consent.__table__  # type: ignore[assignment]
 SUBJECT: Table = Subject.__table__  # type: ignore[assignment]
 ERASURE_TOMBSTONE: Table = ErasureTombstone.__table__  # type: ignore[assignment]
-KEY_TOMBSTONE: Table = KeyTombstone.__table__  # type: ignore[assignment]
-SUBJECT_KEY: Table = SubjectKey.__table__  # type: ignore[assignment]
-SUBJECT_LOOKUP: Table = SubjectLookup.__table__  # type: ignore[assignment]
 
-# SQLite allows 32,766 bound parameters per statement; stay well below it.
-SQLITE_IDS_PER_STATEMENT = 10_000
 # A random UUID-shaped id for SQLite, which has no uuid function (PostgreSQL uses gen_random_uuid).
 _SQLITE_RANDOM_ID = (
     "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2))"
@@ -121,55 +121,6 @@ def consent_is_live(now: datetime) -> ColumnElement[bool]:
     return Consent.expires_at > now
 
 
-def insert_ignoring(session: Session, model: Any) -> Any:
-    """Build an INSERT that skips rows whose primary key is already there (a re-run)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(model).on_conflict_do_nothing()
-    return sqlite_insert(model).on_conflict_do_nothing()
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _id_array(ids: Sequence[str]) -> Any:
-    return cast(bindparam(None, _array_literal(ids), type_=String), ARRAY(String))
-
-
-def _array_literal(values: Iterable[object]) -> str:
-    """Spell a PostgreSQL array as one text value, to be cast to the array type in SQL.
-
-    psycopg adapts a Python list element by element: for the 10,000 ids or row
-    addresses of a batch that took longer (0.6 s per 100,000 swept rows) than the
-    statements that used them. One string goes over as it is.
-    """
-    quoted = (str(value).replace("\\", "\\\\").replace('"', '\\"') for value in values)
-    return "{" + ",".join(f'"{value}"' for value in quoted) + "}"
-
-
-def _among(session: Session, column: Any, ids: Sequence[str]) -> ColumnElement[bool]:
-    """Match a column against a list of ids (on SQLite, a chunk of at most 10,000)."""
-    if _is_postgres(session):
-        # `= ANY(array)` of thousands of ids made the planner scan the subject table
-        # (500,000 rows at 1M responses); `IN (SELECT unnest(...))` probes the index.
-        listed: ColumnElement[bool] = column.in_(select(func.unnest(_id_array(ids))))
-        return listed
-    in_clause: ColumnElement[bool] = column.in_(list(ids))
-    return in_clause
-
-
-def _chunks(session: Session, items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    step = len(items) if _is_postgres(session) else SQLITE_IDS_PER_STATEMENT
-    for start in range(0, len(items), max(step, 1)):
-        yield items[start : start + step]
-
-
-def _ids_to_rows(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Run an INSERT ... VALUES for many rows: executemany, in chunks on SQLite."""
-    for start in range(0, len(rows), SQLITE_IDS_PER_STATEMENT // 3):
-        session.execute(statement, list(rows[start : start + SQLITE_IDS_PER_STATEMENT // 3]))
-
-
 class RetentionRepository:
     """Expired responses, consents and emptied subjects inside one data transaction."""
 
@@ -178,7 +129,7 @@ class RetentionRepository:
 
     @property
     def _postgres(self) -> bool:
-        return _is_postgres(self.session)
+        return is_postgres(self.session)
 
     def _ref(self, table: Table) -> ColumnElement[Any]:
         """Select a row's physical address, valid while this transaction holds its lock."""
@@ -190,7 +141,7 @@ class RetentionRepository:
         """Match rows by the addresses `_ref` gave (a Tid scan on PostgreSQL)."""
         if self._postgres:
             return text(f"{table.name}.ctid = ANY(CAST(:refs AS tid[]))").bindparams(
-                bindparam("refs", _array_literal(refs), type_=String)
+                bindparam("refs", array_literal(refs), type_=String)
             )
         matched: ColumnElement[bool] = literal_column(f"{table.name}.rowid").in_(list(refs))
         return matched
@@ -206,13 +157,13 @@ class RetentionRepository:
         key = table.c.id
         if not self._postgres:
             found: list[Any] = []
-            for chunk in _chunks(self.session, ids):
+            for chunk in chunks(self.session, ids):
                 found.extend(self.session.execute(query.where(key.in_(list(chunk)))).all())
             return found
         # Thousands of index probes add up to an estimate past jit_above_cost; compiling
         # the plan took longer (60 ms) than running it. SET LOCAL ends with the transaction.
         self.session.execute(text("SET LOCAL jit = off"))
-        wanted = func.unnest(_id_array(ids)).table_valued("id").render_derived(name="wanted")
+        wanted = func.unnest(id_array(ids)).table_valued("id").render_derived(name="wanted")
         picked = query.where(key == wanted.c.id).lateral("picked")
         return list(
             self.session.execute(select(picked).select_from(wanted).join(picked, true())).all()
@@ -346,7 +297,7 @@ class RetentionRepository:
         ids = [subject.id for subject in subjects]
         if self._postgres:
             tombstones = select(
-                func.unnest(_id_array(ids)),
+                func.unnest(id_array(ids)),
                 bindparam("at", now, type_=UTCDateTime()),
                 bindparam("reason", reason, type_=String()),
             )
@@ -357,7 +308,7 @@ class RetentionRepository:
             )
         else:
             rows = [{"subject_id": sid, "erased_at": now, "reason": reason} for sid in ids]
-            _ids_to_rows(self.session, insert_ignoring(self.session, ERASURE_TOMBSTONE), rows)
+            ids_to_rows(self.session, insert_ignoring(self.session, ERASURE_TOMBSTONE), rows)
         return self._run_chunked(SUBJECT, lambda at: delete(SUBJECT).where(at), subjects)
 
     def count_expired_responses(self, now: datetime) -> dict[str, int]:
@@ -445,44 +396,7 @@ class RetentionRepository:
 
     def _run_chunked(self, table: Table, statement: Any, rows: Sequence[Any]) -> int:
         total = 0
-        for chunk in _chunks(self.session, [row.ref for row in rows]):
+        for chunk in chunks(self.session, [row.ref for row in rows]):
             result = self.session.execute(statement(self._at(table, chunk)))
             total += int(result.rowcount)  # type: ignore[attr-defined]
         return total
-
-
-class KeyShredRepository:
-    """Destroy many subjects' keys and blind-index entries inside one key-store transaction."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def shred(self, subject_ids: Sequence[str], now: datetime) -> tuple[int, int]:
-        """Tombstone the subjects and delete their keys and lookups; count keys and lookups.
-
-        Safe to repeat: a subject already tombstoned is not tombstoned twice.
-        """
-        keys = lookups = 0
-        for ids in _chunks(self.session, list(subject_ids)):
-            self._tombstone(ids, now)
-            deleted_keys = self.session.execute(
-                delete(SUBJECT_KEY).where(_among(self.session, SUBJECT_KEY.c.subject_id, ids))
-            )
-            deleted_lookups = self.session.execute(
-                delete(SUBJECT_LOOKUP).where(_among(self.session, SUBJECT_LOOKUP.c.subject_id, ids))
-            )
-            keys += int(deleted_keys.rowcount)  # type: ignore[attr-defined]
-            lookups += int(deleted_lookups.rowcount)  # type: ignore[attr-defined]
-        return keys, lookups
-
-    def _tombstone(self, ids: Sequence[str], now: datetime) -> None:
-        if _is_postgres(self.session):
-            at = bindparam("at", now, type_=UTCDateTime())
-            self.session.execute(
-                postgresql_insert(KEY_TOMBSTONE)
-                .from_select(["subject_id", "erased_at"], select(func.unnest(_id_array(ids)), at))
-                .on_conflict_do_nothing()
-            )
-            return
-        rows = [{"subject_id": sid, "erased_at": now} for sid in ids]
-        _ids_to_rows(self.session, insert_ignoring(self.session, KEY_TOMBSTONE), rows)

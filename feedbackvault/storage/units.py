@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from feedbackvault.storage.aggregate_repository import AggregateRepository
 from feedbackvault.storage.audit_repository import AuditRepository
+from feedbackvault.storage.bulk import KeyShredRepository
 from feedbackvault.storage.collection_repository import ConsentRepository, ResponseRepository
 from feedbackvault.storage.database import Databases
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository
-from feedbackvault.storage.retention_repository import KeyShredRepository, RetentionRepository
+from feedbackvault.storage.retention_repository import RetentionRepository
 from feedbackvault.storage.subject_data_repository import SubjectDataRepository
 from feedbackvault.storage.token_repository import TokenRepository
 
