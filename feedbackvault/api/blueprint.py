@@ -18,6 +18,7 @@ from feedbackvault.domain.errors import ValidationFailed
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 NUL_MESSAGE = "Text must not contain NUL characters."
+REPEATED_MESSAGE = "Give this parameter once."
 
 
 def holds_nul(value: Any) -> bool:
@@ -31,10 +32,18 @@ def holds_nul(value: Any) -> bool:
     return False
 
 
-def refuse_nul_in_address() -> None:
-    """Refuse NUL in the path or query: PostgreSQL text cannot hold it (422, not 500)."""
+def check_address() -> None:
+    """Refuse NUL in the path or query, and a query parameter given twice (422).
+
+    PostgreSQL text cannot hold NUL (a 500 otherwise). No parameter of the API takes
+    several values, and reading only the first of `?metric=nps&metric=csat` would
+    answer a question the caller may not have meant to ask.
+    """
     if "\x00" in request.path or any(holds_nul(v) for v in request.args.values()):
         raise ValidationFailed({"query": [NUL_MESSAGE]})
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise ValidationFailed({name: [REPEATED_MESSAGE] for name in repeated})
 
 
 class StrictJsonParser(FlaskParser):
@@ -58,7 +67,7 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.before_request(refuse_nul_in_address)
+        self.before_request(check_address)
 
 
 class ProblemResponses(BasePlugin):

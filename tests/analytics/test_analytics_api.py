@@ -124,6 +124,20 @@ def test_bad_parameters_are_422_naming_the_parameter(
     assert row_counts(services) == before  # a refused query is not audited as a release
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_parameter_given_twice_is_422_and_not_released(
+    client: FlaskClient, analyst: dict[str, str], services: Services, path: str
+) -> None:
+    before = row_counts(services)
+    response = client.get(
+        f"/api/v1/{path}?survey_id={SURVEY}&metric=nps&metric=csat", headers=analyst
+    )
+    body = response.get_json()
+    assert (response.status_code, response.mimetype) == (422, "application/problem+json")
+    assert body["errors"] == {"metric": ["Give this parameter once."]}
+    assert row_counts(services) == before
+
+
 @pytest.mark.parametrize(
     ("group_by", "keys"),
     [
