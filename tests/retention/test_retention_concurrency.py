@@ -48,6 +48,18 @@ def seed_expired(services: Services, count: int) -> int:
     return sum(1 for row in rows if row["purpose"] == "service-improvement")
 
 
+def submit_expired_subjects(
+    services: Services, client: FlaskClient, collector: dict[str, str]
+) -> None:
+    """Submit REAL_SUBJECTS real, encrypted responses (consents, keys), then expire them."""
+    for index in range(REAL_SUBJECTS):
+        body = submission(respondent={"email": f"p{index}@example.nl"})
+        assert client.post("/api/v1/responses", json=body, headers=collector).status_code == 201
+    with services.stores.data() as unit:
+        unit.session.execute(update(Response).values(expires_at=LONG_AGO))
+        unit.session.execute(update(Consent).values(expires_at=LONG_AGO))
+
+
 def test_parallel_sweeps_handle_every_row_exactly_once(
     services: Services,
     settings: Settings,
@@ -56,13 +68,7 @@ def test_parallel_sweeps_handle_every_row_exactly_once(
     collector: dict[str, str],
 ) -> None:
     processes, count = LOAD[backend]
-    for index in range(REAL_SUBJECTS):
-        body = submission(respondent={"email": f"p{index}@example.nl"})
-        assert client.post("/api/v1/responses", json=body, headers=collector).status_code == 201
-    with services.stores.data() as unit:
-        # Real, encrypted responses with consents and keys, expired long ago.
-        unit.session.execute(update(Response).values(expires_at=LONG_AGO))
-        unit.session.execute(update(Consent).values(expires_at=LONG_AGO))
+    submit_expired_subjects(services, client, collector)
     anonymisable = seed_expired(services, count) + REAL_SUBJECTS
     env = {**os.environ, **{k: str(v) for k, v in settings.environ.items()}}
     command = [sys.executable, "-m", "feedbackvault.cli", "retention", "sweep"]
@@ -104,12 +110,7 @@ def test_parallel_sweeps_handle_every_row_exactly_once(
 def test_sweepers_side_by_side_in_one_process_handle_every_row_once(
     services: Services, client: FlaskClient, collector: dict[str, str]
 ) -> None:
-    for index in range(REAL_SUBJECTS):
-        body = submission(respondent={"email": f"w{index}@example.nl"})
-        assert client.post("/api/v1/responses", json=body, headers=collector).status_code == 201
-    with services.stores.data() as unit:
-        unit.session.execute(update(Response).values(expires_at=LONG_AGO))
-        unit.session.execute(update(Consent).values(expires_at=LONG_AGO))
+    submit_expired_subjects(services, client, collector)
     count = 6_000
     anonymisable = seed_expired(services, count) + REAL_SUBJECTS
 
