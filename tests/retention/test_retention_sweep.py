@@ -328,3 +328,35 @@ def test_cli_sweep_refuses_a_bad_batch_size(settings: Settings, value: str) -> N
 
     assert result.exit_code == 2
     assert "batch-size" in result.output
+
+
+@pytest.mark.parametrize("value", ["0", "5", "two"])
+def test_cli_sweep_refuses_a_bad_worker_count(settings: Settings, value: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["retention", "sweep", "--workers", value],
+        env={k: str(v) for k, v in settings.environ.items()},
+    )
+
+    assert result.exit_code == 2
+    assert "workers" in result.output
+
+
+def test_cli_sweep_with_two_workers_sweeps_everything(
+    services: Services, client: FlaskClient, collector: dict[str, str], settings: Settings
+) -> None:
+    for _ in range(3):
+        post(client, collector, canary_body())
+    with services.stores.data() as unit:
+        for row in unit.session.scalars(select(Response)):
+            row.expires_at = row.expires_at.replace(year=2000)
+
+    result = CliRunner().invoke(
+        main,
+        ["retention", "sweep", "--workers", "2"],
+        env={k: str(v) for k, v in settings.environ.items()},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "service-improvement: 0 deleted, 3 anonymised" in result.output
+    assert not [c for c in CANARIES if c in result.output]
