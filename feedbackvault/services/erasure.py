@@ -88,13 +88,8 @@ class ErasureService:
     def shred(self, subject_ids: Sequence[str]) -> tuple[int, int]:
         """Tombstone and shred the subjects' keys and index entries; return (keys, lookups)."""
         now = self.clock.now().replace(microsecond=0)
-        keys = lookups = 0
         with self.stores.keys() as unit:
-            for batch in _batches(subject_ids):
-                unit.key_erasures.add_tombstones(batch, now)
-                shredded = unit.key_erasures.shred(batch)
-                keys, lookups = keys + shredded[0], lookups + shredded[1]
-        return keys, lookups
+            return unit.shred.shred(subject_ids, now)
 
     def replay(self, actor: str) -> ReplayReport:
         """Make both stores agree that every tombstoned subject is erased (idempotent)."""

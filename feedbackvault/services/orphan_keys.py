@@ -82,9 +82,5 @@ class OrphanKeyCollector:
         read and its data write at this very moment. Its personal fields are then
         encrypted under a destroyed key: that response's fields are lost, never exposed.
         """
-        keys = lookups = 0
         with self.stores.keys() as unit:
-            for subject_id in subject_ids:
-                destroyed = unit.keys.destroy(subject_id)
-                keys, lookups = keys + destroyed[0], lookups + destroyed[1]
-        return keys, lookups
+            return unit.shred.destroy(subject_ids)

@@ -7,31 +7,22 @@ gets them in chunks below its limit on bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, Table, bindparam, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from feedbackvault.storage.database import insert_ignoring_conflicts
 from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
-from feedbackvault.storage.types import UTCDateTime
 
 KEY_TOMBSTONE: Table = KeyTombstone.__table__  # type: ignore[assignment]
 SUBJECT_KEY: Table = SubjectKey.__table__  # type: ignore[assignment]
 SUBJECT_LOOKUP: Table = SubjectLookup.__table__  # type: ignore[assignment]
 # SQLite allows 32,766 bound parameters per statement; stay well below it.
 SQLITE_IDS_PER_STATEMENT = 10_000
-
-
-def insert_ignoring(session: Session, model: Any) -> Any:
-    """Build an INSERT that skips rows whose primary key is already there (a re-run)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(model).on_conflict_do_nothing()
-    return sqlite_insert(model).on_conflict_do_nothing()
 
 
 def is_postgres(session: Session) -> bool:
@@ -76,6 +67,28 @@ def ids_to_rows(session: Session, statement: Any, rows: Sequence[dict[str, Any]]
         session.execute(statement, list(rows[start : start + SQLITE_IDS_PER_STATEMENT // 3]))
 
 
+def add_tombstones(
+    session: Session, table: Table, subject_ids: Sequence[str], values: Mapping[str, Any]
+) -> None:
+    """Insert a tombstone per subject id, with the same `values` in every row; keep old ones.
+
+    PostgreSQL gets one INSERT ... SELECT over the id array; SQLite an executemany in chunks.
+    """
+    if not subject_ids:
+        return
+    if is_postgres(session):
+        constants = [
+            bindparam(None, value, type_=table.c[name].type) for name, value in values.items()
+        ]
+        rows = select(func.unnest(id_array(subject_ids)), *constants)
+        session.execute(
+            insert_ignoring_conflicts(session, table).from_select(["subject_id", *values], rows)
+        )
+        return
+    listed = [{"subject_id": subject_id, **values} for subject_id in subject_ids]
+    ids_to_rows(session, insert_ignoring_conflicts(session, table), listed)
+
+
 class KeyShredRepository:
     """Destroy many subjects' keys and blind-index entries inside one key-store transaction."""
 
@@ -87,9 +100,13 @@ class KeyShredRepository:
 
         Safe to repeat: a subject already tombstoned is not tombstoned twice.
         """
+        add_tombstones(self.session, KEY_TOMBSTONE, subject_ids, {"erased_at": now})
+        return self.destroy(subject_ids)
+
+    def destroy(self, subject_ids: Sequence[str]) -> tuple[int, int]:
+        """Delete the subjects' keys and lookups, leaving no tombstone; count keys and lookups."""
         keys = lookups = 0
         for ids in chunks(self.session, list(subject_ids)):
-            self._tombstone(ids, now)
             deleted_keys = self.session.execute(
                 delete(SUBJECT_KEY).where(among(self.session, SUBJECT_KEY.c.subject_id, ids))
             )
@@ -99,15 +116,3 @@ class KeyShredRepository:
             keys += int(deleted_keys.rowcount)  # type: ignore[attr-defined]
             lookups += int(deleted_lookups.rowcount)  # type: ignore[attr-defined]
         return keys, lookups
-
-    def _tombstone(self, ids: Sequence[str], now: datetime) -> None:
-        if is_postgres(self.session):
-            at = bindparam("at", now, type_=UTCDateTime())
-            self.session.execute(
-                postgresql_insert(KEY_TOMBSTONE)
-                .from_select(["subject_id", "erased_at"], select(func.unnest(id_array(ids)), at))
-                .on_conflict_do_nothing()
-            )
-            return
-        rows = [{"subject_id": sid, "erased_at": now} for sid in ids]
-        ids_to_rows(self.session, insert_ignoring(self.session, KEY_TOMBSTONE), rows)

@@ -32,9 +32,13 @@ def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
     It takes the table, not the mapped class: an INSERT on the class goes through the ORM's
     bulk machinery, several times the cost of the plain statement on the ingest path.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
+    return ignoring_insert(session.get_bind().dialect.name, table)
+
+
+def ignoring_insert(dialect: str, table: Table) -> Insert:
+    """Build the dialect's INSERT ... ON CONFLICT DO NOTHING (for statements built once)."""
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return make(table).on_conflict_do_nothing()
 
 
 def row_values(instance: Any) -> dict[str, Any]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from feedbackvault.storage.database import insert_ignoring_conflicts, one_of
+from feedbackvault.storage.database import one_of
 from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
 
 # Core statements on the tables: erasure and export run these on every request, and the
@@ -42,25 +41,6 @@ class KeyErasureRepository:
             # Transient objects: nothing here is written back through the session.
             held.setdefault(row["subject_id"], []).append(SubjectKey(**row))
         return held
-
-    def add_tombstones(self, subject_ids: Collection[str], at: datetime) -> None:
-        """Record that the subjects' keys were shredded; existing tombstones stay as they are."""
-        if not subject_ids:
-            return
-        self.session.connection().execute(
-            insert_ignoring_conflicts(self.session, TOMBSTONE),
-            [{"subject_id": sid, "erased_at": at} for sid in subject_ids],
-        )
-
-    def shred(self, subject_ids: Collection[str]) -> tuple[int, int]:
-        """Delete the subjects' data keys and index entries; return how many of each."""
-        if not subject_ids:
-            return 0, 0
-        ids = list(subject_ids)
-        connection = self.session.connection()
-        keys = connection.execute(delete(KEY).where(one_of(KEY.c.subject_id, ids)))
-        lookups = connection.execute(delete(LOOKUP).where(one_of(LOOKUP.c.subject_id, ids)))
-        return keys.rowcount, lookups.rowcount
 
     def tombstone_ids(self) -> list[str]:
         """List every shredded subject id."""

@@ -19,12 +19,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
-from feedbackvault.storage.database import row_values
+from feedbackvault.storage.database import ignoring_insert, row_values
 from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
 
 # The ingest path reads and writes these with Core statements: no unit of work.
@@ -207,8 +205,7 @@ def _insert_lookups_statement(dialect: str, count: int) -> ReturningInsert[Any]:
     It returns the rows it inserted: a row count is not reliable for a multi-row
     INSERT on every driver (psycopg reports -1), the rows themselves are.
     """
-    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
     rows: list[dict[str, Any]] = [
         {column: bindparam(f"{column}_{i}") for column in LOOKUP_COLUMNS} for i in range(count)
     ]
-    return make(LOOKUP).values(rows).on_conflict_do_nothing().returning(LOOKUP.c.kind)
+    return ignoring_insert(dialect, LOOKUP).values(rows).returning(LOOKUP.c.kind)

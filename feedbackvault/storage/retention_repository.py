@@ -40,19 +40,16 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.bulk import (
+    add_tombstones,
     array_literal,
     chunks,
     id_array,
-    ids_to_rows,
-    insert_ignoring,
     is_postgres,
 )
 from feedbackvault.storage.data_models import Consent, ErasureTombstone, Response, Subject
-from feedbackvault.storage.types import UTCDateTime
 
 # Core tables: the ORM's bulk UPDATE/DELETE machinery costs more than these statements.
 RESPONSE: Table = Response.__table__  # type: ignore[assignment]
@@ -295,20 +292,8 @@ class RetentionRepository:
         if not subjects:
             return 0
         ids = [subject.id for subject in subjects]
-        if self._postgres:
-            tombstones = select(
-                func.unnest(id_array(ids)),
-                bindparam("at", now, type_=UTCDateTime()),
-                bindparam("reason", reason, type_=String()),
-            )
-            self.session.execute(
-                postgresql_insert(ERASURE_TOMBSTONE)
-                .from_select(["subject_id", "erased_at", "reason"], tombstones)
-                .on_conflict_do_nothing()
-            )
-        else:
-            rows = [{"subject_id": sid, "erased_at": now, "reason": reason} for sid in ids]
-            ids_to_rows(self.session, insert_ignoring(self.session, ERASURE_TOMBSTONE), rows)
+        values = {"erased_at": now, "reason": reason}
+        add_tombstones(self.session, ERASURE_TOMBSTONE, ids, values)
         return self._run_chunked(SUBJECT, lambda at: delete(SUBJECT).where(at), subjects)
 
     def count_expired_responses(self, now: datetime) -> dict[str, int]:
