@@ -137,7 +137,7 @@ class SubjectKeys:
 
     def shred(self, unit: KeyUnit, subject_id: str) -> tuple[int, int]:
         """Destroy a subject's data keys and index entries; return how many of each."""
-        return unit.keys.destroy(subject_id)
+        return unit.shred.destroy([subject_id])
 
     def unwrap(self, key: SubjectKey) -> OpenSubject:
         """Open one stored data key with the KEK that wraps it."""

@@ -146,14 +146,6 @@ class KeyRepository:
             found[row.subject_id] = row
         return found
 
-    def destroy(self, subject_id: str) -> tuple[int, int]:
-        """Delete a subject's keys and index entries; return how many of each."""
-        keys = self.session.execute(delete(SubjectKey).where(SubjectKey.subject_id == subject_id))
-        lookups = self.session.execute(
-            delete(SubjectLookup).where(SubjectLookup.subject_id == subject_id)
-        )
-        return int(keys.rowcount), int(lookups.rowcount)  # type: ignore[attr-defined]
-
     def batches_under_other_keks(self, kek_id: str) -> Iterator[list[SubjectKey]]:
         """Yield batches of keys not yet wrapped under `kek_id`."""
         while True:
