@@ -50,11 +50,6 @@ class SubjectKeys:
             if identifiers.get(kind)
         }
 
-    def find(self, unit: KeyUnit, digests: Mapping[IdentifierKind, bytes]) -> list[str]:
-        """Return the distinct subjects any of the digests points at, email first."""
-        owners = self.owners(unit, digests)
-        return list(dict.fromkeys(owners[kind] for kind in IDENTIFIER_KINDS if kind in owners))
-
     def owners(
         self, unit: KeyUnit, digests: Mapping[IdentifierKind, bytes]
     ) -> dict[IdentifierKind, str]:

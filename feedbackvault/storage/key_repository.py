@@ -50,14 +50,6 @@ class KeyRepository:
             )
         )
 
-    def lookups_of(self, subject_id: str) -> list[SubjectLookup]:
-        """List the index entries that point at a subject."""
-        return list(
-            self.session.scalars(
-                select(SubjectLookup).where(SubjectLookup.subject_id == subject_id)
-            )
-        )
-
     def find_subjects(self, version: int, digests: Mapping[Any, bytes]) -> dict[str, str]:
         """Return, per identifier kind, the subject its digest points at (one query)."""
         if not digests:

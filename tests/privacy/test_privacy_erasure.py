@@ -64,7 +64,7 @@ def erase(client: FlaskClient, officer: dict[str, str], subject: dict[str, str])
 def subject_of(services: Services, email: str) -> str:
     with services.stores.keys() as unit:
         digests = services.subject_keys.digests({"email": email})
-        [subject_id] = services.subject_keys.find(unit, digests)
+        subject_id = services.subject_keys.owners(unit, digests)["email"]
     return subject_id
 
 
