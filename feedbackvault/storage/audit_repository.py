@@ -6,22 +6,26 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from feedbackvault.domain.audit import AuditRecord, canonical_details, record_hash
-from feedbackvault.storage.data_models import AuditEntry, AuditHead
+from feedbackvault.storage.data_models import (
+    AUDIT_ENTRY,
+    AUDIT_HEAD,
+    AuditEntry,
+)
 
 HEAD_ID = 1
-HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
-ENTRY: Table = AuditEntry.__table__  # type: ignore[assignment]
 # Built once: every write use case runs these, and building a statement costs more than
 # running it on SQLite.
-_LOCK_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID).with_for_update()
-_INSERT_ENTRY = insert(ENTRY)
+_LOCK_HEAD = (
+    select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash).where(AUDIT_HEAD.c.id == HEAD_ID).with_for_update()
+)
+_INSERT_ENTRY = insert(AUDIT_ENTRY)
 _MOVE_HEAD = (
-    update(HEAD)
-    .where(HEAD.c.id == HEAD_ID)
+    update(AUDIT_HEAD)
+    .where(AUDIT_HEAD.c.id == HEAD_ID)
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 # Rows fetched per round trip while walking the whole chain.
@@ -77,7 +81,7 @@ class AuditRepository:
         """Return the sequence number and hash of the newest entry."""
         row = (
             self.session.connection()
-            .execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID))
+            .execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash).where(AUDIT_HEAD.c.id == HEAD_ID))
             .one_or_none()
         )
         assert row is not None, "the audit head row is created by the first migration"

@@ -16,11 +16,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.database import insert_ignoring_conflicts
-from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
+from feedbackvault.storage.keystore_models import (
+    KEY_TOMBSTONE,
+    SUBJECT_KEY,
+    SUBJECT_LOOKUP,
+)
 
-KEY_TOMBSTONE: Table = KeyTombstone.__table__  # type: ignore[assignment]
-SUBJECT_KEY: Table = SubjectKey.__table__  # type: ignore[assignment]
-SUBJECT_LOOKUP: Table = SubjectLookup.__table__  # type: ignore[assignment]
 # SQLite allows 32,766 bound parameters per statement; stay well below it.
 SQLITE_IDS_PER_STATEMENT = 10_000
 

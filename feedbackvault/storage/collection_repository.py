@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from feedbackvault.storage.data_models import Consent, Response, Subject
+from feedbackvault.storage.data_models import (
+    CONSENT,
+    RESPONSE,
+    SUBJECT,
+    Consent,
+    Response,
+)
 from feedbackvault.storage.database import insert_ignoring_conflicts, row_values
-
-SUBJECT_TABLE: Table = Subject.__table__  # type: ignore[assignment]
-CONSENT_TABLE: Table = Consent.__table__  # type: ignore[assignment]
-RESPONSE_TABLE: Table = Response.__table__  # type: ignore[assignment]
 
 
 class ConsentRepository:
@@ -29,20 +31,20 @@ class ConsentRepository:
 
     def ensure_subject(self, subject_id: str, created_at: datetime) -> None:
         """Insert the subject row unless it is already there (one round trip)."""
-        statement = insert_ignoring_conflicts(self.session, SUBJECT_TABLE)
+        statement = insert_ignoring_conflicts(self.session, SUBJECT)
         values = {"id": subject_id, "created_at": created_at}
         self.session.connection().execute(statement, values)
 
     def existing_subjects(self, subject_ids: Sequence[str]) -> set[str]:
         """Return those of these subject ids that have a subject row."""
         rows = self.session.connection().execute(
-            select(SUBJECT_TABLE.c.id).where(SUBJECT_TABLE.c.id.in_(list(subject_ids)))
+            select(SUBJECT.c.id).where(SUBJECT.c.id.in_(list(subject_ids)))
         )
         return {str(subject_id) for subject_id in rows.scalars()}
 
     def add(self, consent: Consent) -> None:
         """Insert a consent record (a new object; it is not attached to the session)."""
-        self.session.connection().execute(insert(CONSENT_TABLE), row_values(consent))
+        self.session.connection().execute(insert(CONSENT), row_values(consent))
 
     def get_for_update(self, consent_id: str) -> Consent | None:
         """Load a consent record and lock it until the transaction ends."""
@@ -59,7 +61,7 @@ class ResponseRepository:
 
     def add(self, response: Response) -> None:
         """Insert a response (a new object; it is not attached to the session)."""
-        self.session.connection().execute(insert(RESPONSE_TABLE), row_values(response))
+        self.session.connection().execute(insert(RESPONSE), row_values(response))
 
     def delete_for_consent(self, consent_id: str) -> int:
         """Delete every response given under one consent and count them."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     text,
 )
@@ -211,3 +213,17 @@ class ApiToken(DataBase):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def _table(model: type[DataBase]) -> Table:
+    """Return a model's Core table, for the paths that run Core statements."""
+    return cast(Table, model.__table__)
+
+
+# Core tables of the hot paths (ingest, subject rights, the sweep): one name each.
+SUBJECT = _table(Subject)
+CONSENT = _table(Consent)
+RESPONSE = _table(Response)
+ERASURE_TOMBSTONE = _table(ErasureTombstone)
+AUDIT_ENTRY = _table(AuditEntry)
+AUDIT_HEAD = _table(AuditHead)

@@ -1,24 +1,27 @@
-"""Keep key-store tombstones, shred subjects' keys and rewrite their blind-index entries."""
+"""Read subjects' key versions, keep key-store tombstones and rewrite blind-index entries."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.database import one_of
-from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
-
-# Core statements on the tables: erasure and export run these on every request, and the
-# rows are read once and dropped, so the ORM's identity map would be pure cost.
-KEY: Table = SubjectKey.__table__  # type: ignore[assignment]
-LOOKUP: Table = SubjectLookup.__table__  # type: ignore[assignment]
-TOMBSTONE: Table = KeyTombstone.__table__  # type: ignore[assignment]
+from feedbackvault.storage.keystore_models import (
+    KEY_TOMBSTONE,
+    SUBJECT_KEY,
+    SubjectKey,
+    SubjectLookup,
+)
 
 
 class KeyErasureRepository:
-    """Key-store tombstones, shredding and lookup rewrites inside one key-store transaction."""
+    """Key versions, tombstones and lookup rewrites inside one key-store transaction.
+
+    Core statements: erasure and export run these on every request, and the rows are
+    read once and dropped, so the ORM's identity map would be pure cost.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -31,9 +34,9 @@ class KeyErasureRepository:
         rows = (
             self.session.connection()
             .execute(
-                select(KEY)
-                .where(one_of(KEY.c.subject_id, subject_ids))
-                .order_by(KEY.c.subject_id, KEY.c.dek_version)
+                select(SUBJECT_KEY)
+                .where(one_of(SUBJECT_KEY.c.subject_id, subject_ids))
+                .order_by(SUBJECT_KEY.c.subject_id, SUBJECT_KEY.c.dek_version)
             )
             .mappings()
         )
@@ -44,7 +47,7 @@ class KeyErasureRepository:
 
     def tombstone_ids(self) -> list[str]:
         """List every shredded subject id."""
-        return list(self.session.connection().scalars(select(TOMBSTONE.c.subject_id)))
+        return list(self.session.connection().scalars(select(KEY_TOMBSTONE.c.subject_id)))
 
     def keys_of_subject(self, subject_id: str) -> list[SubjectKey]:
         """Return every data-key version a subject holds, oldest first."""
@@ -53,7 +56,10 @@ class KeyErasureRepository:
     def retire_keys_before(self, subject_id: str, dek_version: int) -> int:
         """Delete a subject's data keys older than `dek_version`; return how many."""
         result = self.session.connection().execute(
-            delete(KEY).where(KEY.c.subject_id == subject_id, KEY.c.dek_version < dek_version)
+            delete(SUBJECT_KEY).where(
+                SUBJECT_KEY.c.subject_id == subject_id,
+                SUBJECT_KEY.c.dek_version < dek_version,
+            )
         )
         return result.rowcount
 

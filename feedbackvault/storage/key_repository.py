@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
-    Table,
     and_,
     bindparam,
     delete,
@@ -23,11 +22,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from feedbackvault.storage.database import ignoring_insert, row_values
-from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
+from feedbackvault.storage.keystore_models import (
+    SUBJECT_KEY,
+    SUBJECT_LOOKUP,
+    SubjectKey,
+    SubjectLookup,
+)
 
-# The ingest path reads and writes these with Core statements: no unit of work.
-KEY: Table = SubjectKey.__table__  # type: ignore[assignment]
-LOOKUP: Table = SubjectLookup.__table__  # type: ignore[assignment]
+# The columns of an index entry, as the multi-row insert names its parameters.
 LOOKUP_COLUMNS = ("kind", "version", "digest", "subject_id")
 
 # Keys rewrapped per round trip during rotation.
@@ -96,16 +98,16 @@ class KeyRepository:
 
     def add_key(self, key: SubjectKey) -> None:
         """Insert a subject's wrapped data key (a new object; not attached to the session)."""
-        self.session.connection().execute(insert(KEY), row_values(key))
+        self.session.connection().execute(insert(SUBJECT_KEY), row_values(key))
 
     def key_of(self, subject_id: str) -> SubjectKey | None:
         """Return a detached copy of the newest wrapped data key of a subject."""
         row = (
             self.session.connection()
             .execute(
-                select(KEY)
-                .where(KEY.c.subject_id == subject_id)
-                .order_by(KEY.c.dek_version.desc())
+                select(SUBJECT_KEY)
+                .where(SUBJECT_KEY.c.subject_id == subject_id)
+                .order_by(SUBJECT_KEY.c.dek_version.desc())
                 .limit(1)
             )
             .mappings()
@@ -116,11 +118,11 @@ class KeyRepository:
     def subjects_keyed_before(self, cutoff: datetime, *, after: str, limit: int) -> list[str]:
         """List subjects whose first key is older than `cutoff`, by id after `after`."""
         query = (
-            select(KEY.c.subject_id)
-            .where(KEY.c.subject_id > after)
-            .group_by(KEY.c.subject_id)
-            .having(func.min(KEY.c.created_at) < cutoff)
-            .order_by(KEY.c.subject_id)
+            select(SUBJECT_KEY.c.subject_id)
+            .where(SUBJECT_KEY.c.subject_id > after)
+            .group_by(SUBJECT_KEY.c.subject_id)
+            .having(func.min(SUBJECT_KEY.c.created_at) < cutoff)
+            .order_by(SUBJECT_KEY.c.subject_id)
             .limit(limit)
         )
         rows = self.session.connection().execute(query)
@@ -173,12 +175,15 @@ def _lookup_statement(kinds: tuple[str, ...]) -> Select[Any]:
     """Build, once per combination of kinds, the query for the owners of their digests."""
     matches = or_(
         *(
-            and_(LOOKUP.c.kind == kind, LOOKUP.c.digest == bindparam(f"digest_{kind}"))
+            and_(
+                SUBJECT_LOOKUP.c.kind == kind,
+                SUBJECT_LOOKUP.c.digest == bindparam(f"digest_{kind}"),
+            )
             for kind in kinds
         )
     )
-    return select(LOOKUP.c.kind, LOOKUP.c.subject_id).where(
-        LOOKUP.c.version == bindparam("version"), matches
+    return select(SUBJECT_LOOKUP.c.kind, SUBJECT_LOOKUP.c.subject_id).where(
+        SUBJECT_LOOKUP.c.version == bindparam("version"), matches
     )
 
 
@@ -192,4 +197,4 @@ def _insert_lookups_statement(dialect: str, count: int) -> ReturningInsert[Any]:
     rows: list[dict[str, Any]] = [
         {column: bindparam(f"{column}_{i}") for column in LOOKUP_COLUMNS} for i in range(count)
     ]
-    return ignoring_insert(dialect, LOOKUP).values(rows).returning(LOOKUP.c.kind)
+    return ignoring_insert(dialect, SUBJECT_LOOKUP).values(rows).returning(SUBJECT_LOOKUP.c.kind)

@@ -7,8 +7,9 @@ holds nothing readable, and destroying a subject's rows here shreds them.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Integer, LargeBinary, MetaData, String
+from sqlalchemy import Integer, LargeBinary, MetaData, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from feedbackvault.storage.data_models import NAMING
@@ -51,3 +52,13 @@ class KeyTombstone(KeyStoreBase):
 
     subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def _table(model: type[KeyStoreBase]) -> Table:
+    """Return a model's Core table, for the paths that run Core statements."""
+    return cast(Table, model.__table__)
+
+
+SUBJECT_KEY = _table(SubjectKey)
+SUBJECT_LOOKUP = _table(SubjectLookup)
+KEY_TOMBSTONE = _table(KeyTombstone)

@@ -49,13 +49,15 @@ from feedbackvault.storage.bulk import (
     id_array,
     is_postgres,
 )
-from feedbackvault.storage.data_models import Consent, ErasureTombstone, Response, Subject
-
-# Core tables: the ORM's bulk UPDATE/DELETE machinery costs more than these statements.
-RESPONSE: Table = Response.__table__  # type: ignore[assignment]
-CONSENT: Table = Consent.__table__  # type: ignore[assignment]
-SUBJECT: Table = Subject.__table__  # type: ignore[assignment]
-ERASURE_TOMBSTONE: Table = ErasureTombstone.__table__  # type: ignore[assignment]
+from feedbackvault.storage.data_models import (
+    CONSENT,
+    ERASURE_TOMBSTONE,
+    RESPONSE,
+    SUBJECT,
+    Consent,
+    Response,
+    Subject,
+)
 
 # A random UUID-shaped id for SQLite, which has no uuid function (PostgreSQL uses gen_random_uuid).
 _SQLITE_RANDOM_ID = (
@@ -176,7 +178,11 @@ class RetentionRepository:
         collection, is still ahead), read through the consent's primary key in the same
         statement: only the others are looked up again, to be locked and deleted.
         """
-        columns = (RESPONSE.c.purpose, RESPONSE.c.subject_id, RESPONSE.c.consent_id)
+        columns = (
+            RESPONSE.c.purpose,
+            RESPONSE.c.subject_id,
+            RESPONSE.c.consent_id,
+        )
         consent_live = func.coalesce(CONSENT.c.expires_at > now, false())
         query = (
             select(self._ref(RESPONSE), *columns, consent_live)
@@ -190,7 +196,11 @@ class RetentionRepository:
 
     def lock_responses_of_expired_consents(self, now: datetime, limit: int) -> list[ExpiringRow]:
         """Lock up to `limit` unexpired responses whose consent record has expired."""
-        columns = (RESPONSE.c.purpose, RESPONSE.c.subject_id, RESPONSE.c.consent_id)
+        columns = (
+            RESPONSE.c.purpose,
+            RESPONSE.c.subject_id,
+            RESPONSE.c.consent_id,
+        )
         query = (
             select(self._ref(RESPONSE), *columns)
             .join(CONSENT, CONSENT.c.id == RESPONSE.c.consent_id)

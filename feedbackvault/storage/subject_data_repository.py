@@ -6,15 +6,15 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.data_models import (
-    AuditEntry,
-    Consent,
-    ErasureTombstone,
-    Response,
-    Subject,
+    AUDIT_ENTRY,
+    CONSENT,
+    ERASURE_TOMBSTONE,
+    RESPONSE,
+    SUBJECT,
 )
 from feedbackvault.storage.database import insert_ignoring_conflicts, one_of
 
@@ -23,11 +23,6 @@ from feedbackvault.storage.database import insert_ignoring_conflicts, one_of
 # One row of a Core query, read by attribute like a mapped object.
 StoredRow = Row[Any]
 
-RESPONSE: Table = Response.__table__  # type: ignore[assignment]
-CONSENT: Table = Consent.__table__  # type: ignore[assignment]
-AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
-SUBJECT: Table = Subject.__table__  # type: ignore[assignment]
-TOMBSTONE: Table = ErasureTombstone.__table__  # type: ignore[assignment]
 
 # The ciphertext columns of a response; anonymising or erasing clears all of them.
 CIPHERTEXT_COLUMNS = ("email_ct", "name_ct", "customer_id_ct", "comment_ct")
@@ -93,9 +88,12 @@ class SubjectDataRepository:
     ) -> Sequence[StoredRow]:
         """Return the next page of audit entries about the subjects, in chain order."""
         return self._rows(
-            select(AUDIT)
-            .where(one_of(AUDIT.c.subject_ref, subject_ids), AUDIT.c.seq > after_seq)
-            .order_by(AUDIT.c.seq)
+            select(AUDIT_ENTRY)
+            .where(
+                one_of(AUDIT_ENTRY.c.subject_ref, subject_ids),
+                AUDIT_ENTRY.c.seq > after_seq,
+            )
+            .order_by(AUDIT_ENTRY.c.seq)
             .limit(limit)
         )
 
@@ -167,7 +165,8 @@ class SubjectDataRepository:
         anonymised = connection.execute(
             update(RESPONSE)
             .where(
-                one_of(RESPONSE.c.subject_id, ids), RESPONSE.c.purpose.in_(list(anonymise_purposes))
+                one_of(RESPONSE.c.subject_id, ids),
+                RESPONSE.c.purpose.in_(list(anonymise_purposes)),
             )
             .values(subject_id=None, consent_id=None, created_at=None, anonymised_at=now, **cleared)
         )
@@ -182,10 +181,10 @@ class SubjectDataRepository:
             return
         # Insert-or-ignore: a concurrent erasure of the same subject may have written it first.
         self.session.connection().execute(
-            insert_ignoring_conflicts(self.session, TOMBSTONE),
+            insert_ignoring_conflicts(self.session, ERASURE_TOMBSTONE),
             [{"subject_id": sid, "erased_at": at, "reason": reason} for sid in subject_ids],
         )
 
     def tombstone_ids(self) -> list[str]:
         """List every erased subject id."""
-        return list(self.session.connection().scalars(select(TOMBSTONE.c.subject_id)))
+        return list(self.session.connection().scalars(select(ERASURE_TOMBSTONE.c.subject_id)))
