@@ -23,6 +23,7 @@ from flask import Flask, Response, request
 from flask_limiter import HeaderNames, Limit, Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
+from feedbackvault.api import limit_counters
 from feedbackvault.api.auth import bearer_secret
 from feedbackvault.settings import Settings
 
@@ -72,6 +73,11 @@ def retry_after_on_refusal(response: Response) -> Response:
     return response
 
 
+def storage_uri(configured: str) -> str:
+    """Map the configured storage to the limiter's: `memory://` means our window counters."""
+    return f"{limit_counters.SCHEME}://" if configured == "memory://" else configured
+
+
 def init_app(app: Flask, settings: Settings) -> Limiter:
     """Install the two collect limits on the app."""
     # Registered before the limiter's own hook, so it runs after it adds its headers.
@@ -100,7 +106,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         address_key,
         app=app,
         default_limits=limits,
-        storage_uri=settings.rate_limit_storage,
+        storage_uri=storage_uri(settings.rate_limit_storage),
         headers_enabled=True,
         # Its own Retry-After would land on every response, overwriting a 503's.
         header_name_mapping={HeaderNames.RETRY_AFTER: LIMITER_RETRY_HEADER},

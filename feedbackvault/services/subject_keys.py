@@ -75,17 +75,19 @@ class SubjectKeys:
             missing = {kind: d for kind, d in digests.items() if kind not in owners}
             if subject is not None and not missing:
                 return subject
-            subject = subject or self.create(unit)
-            lookups = [
-                SubjectLookup(
-                    kind=kind,
-                    version=self.index.version,
-                    digest=digest,
-                    subject_id=subject.subject_id,
-                )
-                for kind, digest in missing.items()
-            ]
-            if not unit.keys.add_lookups(lookups):
+            with unit.pipelined():  # the new key and its index entries in one round trip
+                subject = subject or self.create(unit)
+                lookups = [
+                    SubjectLookup(
+                        kind=kind,
+                        version=self.index.version,
+                        digest=digest,
+                        subject_id=subject.subject_id,
+                    )
+                    for kind, digest in missing.items()
+                ]
+                indexed = unit.keys.add_lookups(lookups)
+            if not indexed:
                 # Another transaction indexed one of these identifiers since our read;
                 # leaving the block with an exception rolls the whole unit back.
                 raise IdentifierRace

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from feedbackvault.domain.audit import AuditRecord, canonical_details, record_hash
@@ -15,21 +16,39 @@ from feedbackvault.storage.data_models import (
     AUDIT_HEAD,
     AuditEntry,
 )
+from feedbackvault.storage.driver_statements import (
+    DriverStatement,
+    driver_cursor,
+    insert_row,
+    once_per_dialect,
+    prepare,
+)
 
 HEAD_ID = 1
-# Built once: every write use case runs these, and building a statement costs more than
-# running it on SQLite.
-_LOCK_HEAD = (
-    select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash).where(AUDIT_HEAD.c.id == HEAD_ID).with_for_update()
-)
-_INSERT_ENTRY = insert(AUDIT_ENTRY)
-_MOVE_HEAD = (
-    update(AUDIT_HEAD)
-    .where(AUDIT_HEAD.c.id == HEAD_ID)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
 # Rows fetched per round trip while walking the whole chain.
 VERIFY_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class _AppendStatements:
+    lock_head: DriverStatement
+    insert_entry: DriverStatement
+    move_head: DriverStatement
+
+
+@once_per_dialect
+def _append_statements(dialect: Dialect) -> _AppendStatements:
+    read_head = "SELECT seq, hash FROM audit_head WHERE id = :id"
+    if dialect.name == "postgresql":
+        # SQLite has no row locks: its writers already hold the database's write lock.
+        read_head += " FOR UPDATE"
+    return _AppendStatements(
+        lock_head=prepare(dialect, read_head, {}),
+        insert_entry=insert_row(dialect, AUDIT_ENTRY),
+        move_head=prepare(
+            dialect, "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = :id", {}
+        ),
+    )
 
 
 class AuditRepository:
@@ -50,15 +69,16 @@ class AuditRepository:
     ) -> AuditEntry:
         """Append one entry in the caller's transaction, serialised on the chain head.
 
-        Three Core statements (lock and read the head, insert, move the head): every
-        write use case pays for this, so it skips the ORM's unit of work. The entry
-        returned is a detached copy of the row, for its hash and sequence number.
+        Three statements on the driver's cursor (lock and read the head, insert, move
+        the head): every write use case pays for this. The entry returned is a
+        detached copy of the row, for its hash and sequence number.
         """
         # Pending ORM changes go first, as a query would autoflush them: rows are then
         # always locked before the head, never after it, so appends cannot deadlock.
         self.session.flush()
-        connection = self.session.connection()
-        seq, prev_hash = connection.execute(_LOCK_HEAD).one()
+        cursor = driver_cursor(self.session)
+        statements = _append_statements(cursor.dialect)
+        ((seq, prev_hash),) = cursor.fetchall(statements.lock_head, {"id": HEAD_ID})
         unsealed = AuditRecord(
             seq=seq + 1,
             at=at,
@@ -73,8 +93,8 @@ class AuditRepository:
         record = replace(unsealed, hash=record_hash(unsealed))
         # A shallow copy: asdict() would deep-copy every string and datetime.
         values = dict(vars(record))
-        connection.execute(_INSERT_ENTRY, values)
-        connection.execute(_MOVE_HEAD, {"new_seq": record.seq, "new_hash": record.hash})
+        cursor.run(statements.insert_entry, values)
+        cursor.run(statements.move_head, {"seq": record.seq, "hash": record.hash, "id": HEAD_ID})
         return AuditEntry(**values)
 
     def head(self) -> tuple[int, str]:

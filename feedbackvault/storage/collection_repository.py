@@ -1,16 +1,18 @@
 """Store subjects, consents and responses in the data database.
 
-Rows are inserted with Core statements on the session's connection: submitting a
-response is the hottest write path, and the ORM's unit of work costs several times
-the INSERT it ends in.
+Rows are inserted on the driver's cursor (storage/driver_statements.py): submitting
+a response is the hottest write path, and both the ORM's unit of work and Core's
+execution cost several times the INSERT they end in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.data_models import (
@@ -20,7 +22,29 @@ from feedbackvault.storage.data_models import (
     Consent,
     Response,
 )
-from feedbackvault.storage.database import insert_ignoring_conflicts, row_values
+from feedbackvault.storage.database import row_values
+from feedbackvault.storage.driver_statements import (
+    DriverStatement,
+    driver_cursor,
+    insert_row,
+    once_per_dialect,
+)
+
+
+@dataclass(frozen=True)
+class _Inserts:
+    subject: DriverStatement
+    consent: DriverStatement
+    response: DriverStatement
+
+
+@once_per_dialect
+def _inserts(dialect: Dialect) -> _Inserts:
+    return _Inserts(
+        subject=insert_row(dialect, SUBJECT, ignore_conflicts=True),
+        consent=insert_row(dialect, CONSENT),
+        response=insert_row(dialect, RESPONSE),
+    )
 
 
 class ConsentRepository:
@@ -30,10 +54,9 @@ class ConsentRepository:
         self.session = session
 
     def ensure_subject(self, subject_id: str, created_at: datetime) -> None:
-        """Insert the subject row unless it is already there (one round trip)."""
-        statement = insert_ignoring_conflicts(self.session, SUBJECT)
-        values = {"id": subject_id, "created_at": created_at}
-        self.session.connection().execute(statement, values)
+        """Insert the subject row unless it is already there."""
+        cursor = driver_cursor(self.session)
+        cursor.run(_inserts(cursor.dialect).subject, {"id": subject_id, "created_at": created_at})
 
     def existing_subjects(self, subject_ids: Sequence[str]) -> set[str]:
         """Return those of these subject ids that have a subject row."""
@@ -44,7 +67,8 @@ class ConsentRepository:
 
     def add(self, consent: Consent) -> None:
         """Insert a consent record (a new object; it is not attached to the session)."""
-        self.session.connection().execute(insert(CONSENT), row_values(consent))
+        cursor = driver_cursor(self.session)
+        cursor.run(_inserts(cursor.dialect).consent, row_values(consent))
 
     def get_for_update(self, consent_id: str) -> Consent | None:
         """Load a consent record and lock it until the transaction ends."""
@@ -61,7 +85,8 @@ class ResponseRepository:
 
     def add(self, response: Response) -> None:
         """Insert a response (a new object; it is not attached to the session)."""
-        self.session.connection().execute(insert(RESPONSE), row_values(response))
+        cursor = driver_cursor(self.session)
+        cursor.run(_inserts(cursor.dialect).response, row_values(response))
 
     def delete_for_consent(self, consent_id: str) -> int:
         """Delete every response given under one consent and count them."""

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Select,
-    and_,
-    bindparam,
     delete,
     func,
-    insert,
-    or_,
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
 
-from feedbackvault.storage.database import ignoring_insert, row_values
+from feedbackvault.storage.database import row_values
+from feedbackvault.storage.driver_statements import (
+    DriverStatement,
+    driver_cursor,
+    insert_row,
+    once_per_dialect,
+    prepare,
+)
 from feedbackvault.storage.keystore_models import (
     SUBJECT_KEY,
-    SUBJECT_LOOKUP,
     SubjectKey,
     SubjectLookup,
 )
@@ -57,11 +57,15 @@ class KeyRepository:
         if not digests:
             return {}
         kinds = tuple(str(kind) for kind in digests)
-        parameters = {f"digest_{kind}": digest for kind, digest in digests.items()}
-        rows = self.session.connection().execute(
-            _lookup_statement(kinds), {"version": version, **parameters}
-        )
-        return {str(kind): str(subject_id) for kind, subject_id in rows}
+        parameters: dict[str, Any] = {"version": version}
+        for kind, digest in digests.items():
+            parameters[f"kind_{kind}"], parameters[f"digest_{kind}"] = kind, digest
+        cursor = driver_cursor(self.session)
+        statement = _submission_statements(cursor.dialect).find_owners(kinds)
+        return {
+            str(kind): str(subject_id)
+            for kind, subject_id in cursor.fetchall(statement, parameters)
+        }
 
     def add_lookups(self, lookups: Sequence[SubjectLookup]) -> bool:
         """Insert index entries in one statement; return False when a digest is taken already.
@@ -71,16 +75,14 @@ class KeyRepository:
         """
         if not lookups:
             return True
-        dialect = self.session.get_bind().dialect.name
         parameters = {
             f"{column}_{i}": getattr(lookup, column)
             for i, lookup in enumerate(lookups)
             for column in LOOKUP_COLUMNS
         }
-        rows = self.session.connection().execute(
-            _insert_lookups_statement(dialect, len(lookups)), parameters
-        )
-        return len(rows.all()) == len(lookups)
+        cursor = driver_cursor(self.session)
+        statement = _submission_statements(cursor.dialect).insert_lookups(len(lookups))
+        return len(cursor.fetchall(statement, parameters)) == len(lookups)
 
     def remove_lookups(
         self, version: int, subject_id: str, entries: Iterable[tuple[str, bytes]]
@@ -98,7 +100,8 @@ class KeyRepository:
 
     def add_key(self, key: SubjectKey) -> None:
         """Insert a subject's wrapped data key (a new object; not attached to the session)."""
-        self.session.connection().execute(insert(SUBJECT_KEY), row_values(key))
+        cursor = driver_cursor(self.session)
+        cursor.run(_submission_statements(cursor.dialect).add_key, row_values(key))
 
     def key_of(self, subject_id: str) -> SubjectKey | None:
         """Return a detached copy of the newest wrapped data key of a subject."""
@@ -170,31 +173,48 @@ class KeyRepository:
         return set(self.session.scalars(select(SubjectKey.kek_id).distinct()))
 
 
-@functools.cache
-def _lookup_statement(kinds: tuple[str, ...]) -> Select[Any]:
-    """Build, once per combination of kinds, the query for the owners of their digests."""
-    matches = or_(
-        *(
-            and_(
-                SUBJECT_LOOKUP.c.kind == kind,
-                SUBJECT_LOOKUP.c.digest == bindparam(f"digest_{kind}"),
-            )
-            for kind in kinds
-        )
-    )
-    return select(SUBJECT_LOOKUP.c.kind, SUBJECT_LOOKUP.c.subject_id).where(
-        SUBJECT_LOOKUP.c.version == bindparam("version"), matches
-    )
+class _SubmissionStatements:
+    """The submission path's key-store statements for one dialect, each built when first used.
 
-
-@functools.cache
-def _insert_lookups_statement(dialect: str, count: int) -> ReturningInsert[Any]:
-    """Build, once per dialect and row count, an insert-or-ignore of index entries.
-
-    It returns the rows it inserted: a row count is not reliable for a multi-row
-    INSERT on every driver (psycopg reports -1), the rows themselves are.
+    They run on the driver's cursor (storage/driver_statements.py). The multi-row
+    insert had a second reason: SQLAlchemy gives a multi-row VALUES no cache key and
+    compiled it again on every submission (a tenth of its time, py-spy).
     """
-    rows: list[dict[str, Any]] = [
-        {column: bindparam(f"{column}_{i}") for column in LOOKUP_COLUMNS} for i in range(count)
-    ]
-    return ignoring_insert(dialect, SUBJECT_LOOKUP).values(rows).returning(SUBJECT_LOOKUP.c.kind)
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.add_key = insert_row(dialect, SUBJECT_KEY)
+        self._find_owners: dict[tuple[str, ...], DriverStatement] = {}
+        self._insert_lookups: dict[int, DriverStatement] = {}
+
+    def find_owners(self, kinds: tuple[str, ...]) -> DriverStatement:
+        """Select the kind and subject of the entries matching one digest per kind."""
+        if kinds not in self._find_owners:
+            matches = " OR ".join(f"(kind = :kind_{k} AND digest = :digest_{k})" for k in kinds)
+            # Only parameter markers go into the text.
+            sql = "SELECT kind, subject_id FROM subject_lookup WHERE version = :version AND "
+            sql += f"({matches})"
+            self._find_owners[kinds] = prepare(self.dialect, sql, {})
+        return self._find_owners[kinds]
+
+    def insert_lookups(self, count: int) -> DriverStatement:
+        """Insert-or-ignore `count` index entries, returning those inserted.
+
+        A row count is not reliable for a multi-row INSERT on every driver (psycopg
+        reports -1); the rows returned are.
+        """
+        if count not in self._insert_lookups:
+            rows = ", ".join(
+                "(" + ", ".join(f":{column}_{i}" for column in LOOKUP_COLUMNS) + ")"
+                for i in range(count)
+            )
+            sql = f"INSERT INTO subject_lookup ({', '.join(LOOKUP_COLUMNS)}) VALUES {rows}"  # noqa: S608 - markers only
+            self._insert_lookups[count] = prepare(
+                self.dialect, sql + " ON CONFLICT DO NOTHING RETURNING kind", {}
+            )
+        return self._insert_lookups[count]
+
+
+@once_per_dialect
+def _submission_statements(dialect: Dialect) -> _SubmissionStatements:
+    return _SubmissionStatements(dialect)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from feedbackvault.storage.audit_repository import AuditRepository
 from feedbackvault.storage.bulk import KeyShredRepository
 from feedbackvault.storage.collection_repository import ConsentRepository, ResponseRepository
 from feedbackvault.storage.database import Databases
+from feedbackvault.storage.driver_statements import driver_cursor
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository
@@ -37,6 +38,10 @@ class DataUnit:
         self.aggregates = AggregateRepository(self.session)
         self.retention = RetentionRepository(self.session)
 
+    def pipelined(self) -> AbstractContextManager[None]:
+        """Send the block's driver statements together, where the driver can (PostgreSQL)."""
+        return driver_cursor(self.session).pipeline()
+
 
 @dataclass
 class KeyUnit:
@@ -48,6 +53,10 @@ class KeyUnit:
         self.keys = KeyRepository(self.session)
         self.key_erasures = KeyErasureRepository(self.session)
         self.shred = KeyShredRepository(self.session)
+
+    def pipelined(self) -> AbstractContextManager[None]:
+        """Send the block's driver statements together, where the driver can (PostgreSQL)."""
+        return driver_cursor(self.session).pipeline()
 
 
 class Stores:

@@ -1,0 +1,159 @@
+"""Run the submission path's statements on the driver's cursor, bound by SQLAlchemy's types.
+
+A submission runs about ten statements over two stores. Through SQLAlchemy Core each
+cost ~40 us of Python on top of the driver's own work (cache-key generation, execution
+context, result set-up: a quarter of a submission's time under py-spy), where the
+driver needs a few. These statements are written once per dialect with the tables'
+own names, and their parameters still go through each column type's bind processor,
+so they store exactly what the ORM and Core paths store and read.
+
+On PostgreSQL a unit can also pipeline its statements (psycopg's pipeline mode): the
+inserts of a submission go out together and only the reads the code waits for cost
+a round trip. Driver errors are re-raised as SQLAlchemy's, as every other path
+raises them, with their parameters hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
+
+# Named markers in the SQL given to `prepare`.
+_MARKER = re.compile(r":(\w+)")
+# Where a session keeps its driver cursor for the length of its transaction.
+_SESSION_KEY = "feedbackvault.driver_cursor"
+
+BindProcessor = Callable[[Any], Any]
+Built = TypeVar("Built")
+
+
+def once_per_dialect(build: Callable[[Dialect], Built]) -> Callable[[Dialect], Built]:
+    """Cache what `build` makes for a dialect by the dialect's name.
+
+    Every engine has its own dialect object; statements for one SQLite engine serve
+    every other SQLite engine (the types' bind processors do not depend on the URL).
+    """
+    made: dict[str, Built] = {}
+
+    def get(dialect: Dialect) -> Built:
+        found = made.get(dialect.name)
+        if found is None:
+            found = made[dialect.name] = build(dialect)
+        return found
+
+    return get
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """One statement in the driver's own parameter style, with a bind processor per marker."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[BindProcessor | None, ...]
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """Order and convert the values as the driver expects them."""
+        return tuple(
+            values[name] if process is None else process(values[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        )
+
+
+def prepare(dialect: Dialect, sql: str, types: Mapping[str, TypeEngine[Any]]) -> DriverStatement:
+    """Turn SQL with `:name` markers into the dialect's positional form.
+
+    `types` gives the column type of each marker that needs converting (a marker
+    missing from it is passed as it is: strings, integers, bytes).
+    """
+    names = tuple(_MARKER.findall(sql))
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    processors = tuple(
+        types[name].dialect_impl(dialect).bind_processor(dialect) if name in types else None
+        for name in names
+    )
+    return DriverStatement(_MARKER.sub(marker, sql), names, processors)
+
+
+def insert_row(
+    dialect: Dialect,
+    table: Table,
+    *,
+    ignore_conflicts: bool = False,
+    returning: Sequence[str] = (),
+) -> DriverStatement:
+    """Prepare an INSERT of one row naming every column of the table."""
+    columns = [column.key for column in table.columns]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - the table's own names
+        f"VALUES ({', '.join(':' + column for column in columns)})"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
+    return prepare(dialect, sql, {column.key: column.type for column in table.columns})
+
+
+class DriverCursor:
+    """The driver cursor of one session's transaction (the session begins it on first use)."""
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect
+        self._connection = connection.connection.dbapi_connection
+        assert self._connection is not None, "a session's connection is open while it is used"
+        self._cursor = self._connection.cursor()
+        self._driver_error: type[Exception] = self.dialect.loaded_dbapi.Error
+
+    def run(self, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
+        """Execute one statement; return the cursor, to fetch what it returned."""
+        try:
+            self._cursor.execute(statement.sql, statement.parameters(values))
+        except self._driver_error as exc:
+            raise self._translated(statement, exc) from exc
+        return self._cursor
+
+    def fetchall(self, statement: DriverStatement, values: Mapping[str, Any]) -> list[Any]:
+        """Execute one statement and fetch its rows (in a pipeline, this waits for them)."""
+        try:
+            self._cursor.execute(statement.sql, statement.parameters(values))
+            return list(self._cursor.fetchall())
+        except self._driver_error as exc:
+            raise self._translated(statement, exc) from exc
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Send the statements run inside together where the driver can (psycopg)."""
+        pipelined = getattr(self._connection, "pipeline", None)
+        try:
+            with pipelined() if pipelined is not None else nullcontext():
+                yield
+        except self._driver_error as exc:
+            # A statement's failure surfaces when the pipeline syncs, at its end.
+            raise DBAPIError.instance(
+                None, None, exc, self._driver_error, hide_parameters=True
+            ) from exc
+
+    def _translated(self, statement: DriverStatement, exc: Exception) -> Exception:
+        return DBAPIError.instance(
+            statement.sql, None, exc, self._driver_error, hide_parameters=True
+        )
+
+
+def driver_cursor(session: Session) -> DriverCursor:
+    """Return the driver cursor of the session's transaction, created on first use."""
+    cursor = session.info.get(_SESSION_KEY)
+    if cursor is None:
+        cursor = session.info[_SESSION_KEY] = DriverCursor(session)
+    assert isinstance(cursor, DriverCursor)
+    return cursor
