@@ -125,6 +125,8 @@ class FileKeyProvider:
     def __init__(self, directory: Path) -> None:
         """Load the keys in directory, failing at once if any is missing."""
         self._directory = Path(directory)
+        # The active KEK and the version of the active-kek file it was read from.
+        self._active: tuple[tuple[int, int, int], KeyEncryptionKey] | None = None
         if not self._directory.is_dir():
             raise KeyProviderError(f"key directory {self._directory} does not exist; {_INIT_HINT}")
         self._blind_index_key = self._read_key_file(self.BLIND_INDEX_FILE)
@@ -171,8 +173,29 @@ class FileKeyProvider:
         return cls(directory), created
 
     def active_kek(self) -> KeyEncryptionKey:
-        """Return the key-encryption key named in the active-kek file."""
+        """Return the key-encryption key named in the active-kek file.
+
+        Every new data key asks for it, so the key is kept while the active-kek file
+        is the same file (inode, size, modification time): one stat instead of reading
+        two files (~3% of a submission). A rotation by another process replaces the file,
+        and the next call reads the new key; the active key itself cannot be retired.
+        """
         path = self._directory / self.ACTIVE_KEK_FILE
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            raise KeyProviderError(f"{path} is missing; {_INIT_HINT}") from None
+        except OSError as exc:
+            raise KeyProviderError(f"cannot read {path}: {type(exc).__name__}") from None
+        version = (status.st_ino, status.st_size, status.st_mtime_ns)
+        cached = self._active
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        kek = self._read_active_kek(path)
+        self._active = (version, kek)
+        return kek
+
+    def _read_active_kek(self, path: Path) -> KeyEncryptionKey:
         try:
             kek_id = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:

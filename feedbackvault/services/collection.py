@@ -17,11 +17,12 @@ from feedbackvault.domain.errors import Forbidden, NotFound, ValidationFailed
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.domain.responses import Submission, check_submission
 from feedbackvault.services.subject_keys import IdentifierRace, OpenSubject, SubjectKeys
-from feedbackvault.storage.data_models import Consent, Response
+from feedbackvault.storage.collection_repository import ConsentRow, ResponseRow
 from feedbackvault.storage.units import Stores
 
 # Personal respondent fields and the column holding each one's ciphertext.
 RESPONDENT_COLUMNS = {"email": "email_ct", "name": "name_ct", "customer_id": "customer_id_ct"}
+CIPHERTEXT_COLUMNS = {**RESPONDENT_COLUMNS, "comment": "comment_ct"}
 # One retry covers the only race: two first submissions of one identifier at once.
 RESOLVE_ATTEMPTS = 2
 
@@ -108,35 +109,38 @@ class CollectionService:
         response_id, consent_id = str(uuid.uuid4()), str(uuid.uuid4())
         withdraw_token = secrets.token_urlsafe(32)
         receipt = self._sign(consent_id, submission, now, withdraw_token)
-        response = Response(
-            id=response_id,
-            subject_id=subject.subject_id if subject else None,
-            consent_id=consent_id,
-            survey_id=submission.survey_id,
-            purpose=purpose.id,
-            touchpoint=submission.touchpoint,
-            locale=submission.locale,
-            created_at=now,
-            created_month=now.date().replace(day=1),
-            expires_at=purpose.expires_at(now),
-            **submission.answers.metrics(),
-        )
+        subject_id = subject.subject_id if subject else None
+        response: ResponseRow = {
+            "id": response_id,
+            "subject_id": subject_id,
+            "consent_id": consent_id,
+            "survey_id": submission.survey_id,
+            "purpose": purpose.id,
+            "touchpoint": submission.touchpoint,
+            "locale": submission.locale,
+            "created_at": now,
+            "created_month": now.date().replace(day=1),
+            "expires_at": purpose.expires_at(now),
+            "nps": submission.answers.nps,
+            "csat": submission.answers.csat,
+            "ces": submission.answers.ces,
+        }
         if subject is not None:
-            for name, column in {**RESPONDENT_COLUMNS, "comment": "comment_ct"}.items():
+            for name, column in CIPHERTEXT_COLUMNS.items():
                 if name in personal:
                     ciphertext = seal(subject, "response", column, response_id, personal[name])
-                    setattr(response, column, ciphertext)
-        consent = Consent(
-            id=consent_id,
-            subject_id=response.subject_id,
-            purpose=purpose.id,
-            notice_version=submission.consent.notice_version,
-            given_at=submission.consent.given_at.astimezone(UTC),
-            recorded_at=now,
-            expires_at=purpose.consent_expires_at(now),
-            withdraw_token_hash=hash_secret(withdraw_token),
-            receipt_signature=receipt.signature,
-        )
+                    response[column] = ciphertext  # type: ignore[literal-required]
+        consent: ConsentRow = {
+            "id": consent_id,
+            "subject_id": subject_id,
+            "purpose": purpose.id,
+            "notice_version": submission.consent.notice_version,
+            "given_at": submission.consent.given_at.astimezone(UTC),
+            "recorded_at": now,
+            "expires_at": purpose.consent_expires_at(now),
+            "withdraw_token_hash": hash_secret(withdraw_token),
+            "receipt_signature": receipt.signature,
+        }
         try:
             self._store(consent, response, actor)
         except Exception:
@@ -146,26 +150,27 @@ class CollectionService:
                 # leaves an unused key that encrypts nothing.
                 self.subject_keys.undo(self.stores, subject)
             raise
-        return Recorded(response_id, response.expires_at, receipt)
+        return Recorded(response_id, response["expires_at"], receipt)
 
-    def _store(self, consent: Consent, response: Response, actor: str) -> None:
+    def _store(self, consent: ConsentRow, response: ResponseRow, actor: str) -> None:
         # Pipelined, the three inserts and the audit head's read go in one round trip.
         with self.stores.data() as unit, unit.pipelined():
-            if response.subject_id is not None:
-                unit.consents.ensure_subject(response.subject_id, consent.recorded_at)
+            subject_id = response["subject_id"]
+            if subject_id is not None:
+                unit.consents.ensure_subject(subject_id, consent["recorded_at"])
             unit.consents.add(consent)
             unit.responses.add(response)
             unit.audit.append(
-                at=consent.recorded_at,
+                at=consent["recorded_at"],
                 actor=actor,
                 action="response.recorded",
-                subject_ref=response.subject_id,
+                subject_ref=subject_id,
                 details={
-                    "response_id": response.id,
-                    "consent_id": consent.id,
-                    "purpose": consent.purpose,
-                    "survey_id": response.survey_id,
-                    "notice_version": consent.notice_version,
+                    "response_id": response["id"],
+                    "consent_id": consent["id"],
+                    "purpose": consent["purpose"],
+                    "survey_id": response["survey_id"],
+                    "notice_version": consent["notice_version"],
                 },
             )
 

@@ -10,7 +10,7 @@ from feedbackvault.crypto.blind_index import BlindIndex, IdentifierKind
 from feedbackvault.crypto.envelope import generate_dek, unwrap_dek, wrap_dek
 from feedbackvault.crypto.keys import KeyProvider
 from feedbackvault.domain.clock import Clock
-from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
+from feedbackvault.storage.keystore_models import SubjectKey
 from feedbackvault.storage.units import KeyUnit, Stores
 
 IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = ("email", "customer_id")
@@ -77,16 +77,7 @@ class SubjectKeys:
                 return subject
             with unit.pipelined():  # the new key and its index entries in one round trip
                 subject = subject or self.create(unit)
-                lookups = [
-                    SubjectLookup(
-                        kind=kind,
-                        version=self.index.version,
-                        digest=digest,
-                        subject_id=subject.subject_id,
-                    )
-                    for kind, digest in missing.items()
-                ]
-                indexed = unit.keys.add_lookups(lookups)
+                indexed = unit.keys.add_lookups(self.index.version, subject.subject_id, missing)
             if not indexed:
                 # Another transaction indexed one of these identifiers since our read;
                 # leaving the block with an exception rolls the whole unit back.
@@ -111,13 +102,13 @@ class SubjectKeys:
         dek, kek = generate_dek(), self.provider.active_kek()
         wrapped = wrap_dek(kek, dek, subject_id=subject_id, dek_version=dek_version)
         unit.keys.add_key(
-            SubjectKey(
-                subject_id=subject_id,
-                dek_version=dek_version,
-                kek_id=kek.kek_id,
-                wrapped_dek=wrapped,
-                created_at=self.clock.now(),
-            )
+            {
+                "subject_id": subject_id,
+                "dek_version": dek_version,
+                "kek_id": kek.kek_id,
+                "wrapped_dek": wrapped,
+                "created_at": self.clock.now(),
+            }
         )
         return OpenSubject(subject_id, dek_version, dek)
 

@@ -62,9 +62,9 @@ class DriverStatement:
     processors: tuple[BindProcessor | None, ...]
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        """Order and convert the values as the driver expects them."""
+        """Order and convert the values as the driver expects them (a missing one is NULL)."""
         return tuple(
-            values[name] if process is None else process(values[name])
+            values.get(name) if process is None else process(values.get(name))
             for name, process in zip(self.names, self.processors, strict=True)
         )
 

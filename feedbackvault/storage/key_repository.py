@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from feedbackvault.storage.database import row_values
 from feedbackvault.storage.driver_statements import (
     DriverStatement,
     driver_cursor,
@@ -67,22 +66,21 @@ class KeyRepository:
             for kind, subject_id in cursor.fetchall(statement, parameters)
         }
 
-    def add_lookups(self, lookups: Sequence[SubjectLookup]) -> bool:
-        """Insert index entries in one statement; return False when a digest is taken already.
+    def add_lookups(self, version: int, subject_id: str, digests: Mapping[Any, bytes]) -> bool:
+        """Index a subject under one digest per kind; return False when a digest is taken.
 
-        Insert-or-ignore, so a race loser sees fewer rows come back than it inserted
-        instead of an error that would end its transaction.
+        One statement, insert-or-ignore, so a race loser sees fewer rows come back than
+        it inserted instead of an error that would end its transaction.
         """
-        if not lookups:
+        if not digests:
             return True
-        parameters = {
-            f"{column}_{i}": getattr(lookup, column)
-            for i, lookup in enumerate(lookups)
-            for column in LOOKUP_COLUMNS
-        }
+        parameters: dict[str, Any] = {}
+        for i, (kind, digest) in enumerate(digests.items()):
+            parameters[f"kind_{i}"], parameters[f"digest_{i}"] = kind, digest
+            parameters[f"version_{i}"], parameters[f"subject_id_{i}"] = version, subject_id
         cursor = driver_cursor(self.session)
-        statement = _submission_statements(cursor.dialect).insert_lookups(len(lookups))
-        return len(cursor.fetchall(statement, parameters)) == len(lookups)
+        statement = _submission_statements(cursor.dialect).insert_lookups(len(digests))
+        return len(cursor.fetchall(statement, parameters)) == len(digests)
 
     def remove_lookups(
         self, version: int, subject_id: str, entries: Iterable[tuple[str, bytes]]
@@ -98,10 +96,10 @@ class KeyRepository:
                 )
             )
 
-    def add_key(self, key: SubjectKey) -> None:
-        """Insert a subject's wrapped data key (a new object; not attached to the session)."""
+    def add_key(self, key: Mapping[str, Any]) -> None:
+        """Insert a subject's wrapped data key, given as the columns of `subject_key`."""
         cursor = driver_cursor(self.session)
-        cursor.run(_submission_statements(cursor.dialect).add_key, row_values(key))
+        cursor.run(_submission_statements(cursor.dialect).add_key, key)
 
     def key_of(self, subject_id: str) -> SubjectKey | None:
         """Return a detached copy of the newest wrapped data key of a subject."""

@@ -177,6 +177,16 @@ def test_rotation_is_seen_by_another_provider_on_the_same_directory(provider, ke
     assert other.active_kek() == new
 
 
+def test_active_kek_file_edited_in_place_is_seen_by_a_provider_that_read_it(provider, key_dir):
+    other = FileKeyProvider(key_dir)
+    old = other.active_kek()
+    provider.create_kek()
+    (key_dir / "active-kek").write_text(old.kek_id + "\n")  # an operator points back
+    assert provider.active_kek() == old
+    new_again = provider.create_kek()
+    assert other.active_kek() == new_again
+
+
 def test_retired_kek_can_no_longer_be_loaded(provider):
     old = provider.active_kek()
     provider.create_kek()
