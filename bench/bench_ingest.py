@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -54,6 +55,9 @@ class Trial:
     p99_ms: float | None
     in_flight_at_stop: int
     verified: bool
+    # CPU the gunicorn master and workers spent per accepted request (user + system):
+    # unlike req/s, hardly moved by whatever else shares the machine's two cores.
+    worker_cpu_ms: float | None = None
 
 
 @dataclass
@@ -78,6 +82,7 @@ class Run:
             "max_req_s": round(max(rates), 1),
             "p50_ms": _median([t.p50_ms for t in self.trials]),
             "p99_ms": _median([t.p99_ms for t in self.trials]),
+            "worker_cpu_ms": _median([t.worker_cpu_ms for t in self.trials]),
             "verified": all(t.verified for t in self.trials),
         }
 
@@ -123,6 +128,7 @@ class Target:
 def measure(target: Target, args: argparse.Namespace, run_id: str, duration: float) -> Trial:
     """Load the target for `duration` seconds and check stored rows against 201s."""
     before = target.count_rows()
+    cpu_before = process_tree_cpu_s(target.server.process.pid)
     load: LoadResult = run_load(
         base_url=target.server.base_url,
         path=target.path,
@@ -133,6 +139,7 @@ def measure(target: Target, args: argparse.Namespace, run_id: str, duration: flo
         generator=args.generator,
     )
     stored = target.settled_rows() - before
+    cpu_spent = process_tree_cpu_s(target.server.process.pid) - cpu_before
     # wrk drops the answers to requests still in flight when it stops; the
     # server may have stored them, so up to `connections` extra rows are expected.
     slack = args.connections if load.generator == "wrk" else 0
@@ -147,7 +154,25 @@ def measure(target: Target, args: argparse.Namespace, run_id: str, duration: flo
         p99_ms=load.p99_ms,
         in_flight_at_stop=in_flight,
         verified=0 <= in_flight <= slack and load.accepted > 0,
+        worker_cpu_ms=round(cpu_spent * 1000 / load.accepted, 3) if load.accepted else None,
     )
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """Sum the user and system CPU seconds of a process and its children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue  # a worker that exited between the two reads
+        # utime and stime are fields 14 and 15 of stat; 12 and 13 after the ")".
+        total += (int(fields[11]) + int(fields[12])) / tick
+        pending.extend(int(child) for child in children)
+    return total
 
 
 @contextmanager
@@ -220,6 +245,7 @@ def bench_database(database: str, args: argparse.Namespace, runs: list[Run]) -> 
                     print(
                         f"  {database:10} {worker_class:7} {target.name:13} trial {number + 1}: "
                         f"{trial.req_s:8.1f} req/s  p50 {trial.p50_ms} ms  "
+                        f"server CPU {trial.worker_cpu_ms} ms/req  "
                         f"stored-accepted {trial.in_flight_at_stop}  "
                         f"{'ok' if trial.verified else 'MISMATCH'}",
                         flush=True,
@@ -252,7 +278,8 @@ def figures(runs: list[Run]) -> list[dict[str, Any]]:
                 "detail": f"min/max fv {run.summary()['min_req_s']}/{run.summary()['max_req_s']}, "
                 f"base {base.summary()['min_req_s']}/{base.summary()['max_req_s']}; "
                 f"p50 {run.summary()['p50_ms']} vs {base.summary()['p50_ms']} ms; "
-                f"rows verified: {verified}",
+                f"server CPU {run.summary()['worker_cpu_ms']} vs "
+                f"{base.summary()['worker_cpu_ms']} ms/req; rows verified: {verified}",
             }
         )
     return rows

@@ -34,7 +34,7 @@ class WindowCounters(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self._windows: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
-        self._next_prune = self.clock() + PRUNE_EVERY_S
+        self._next_prune = 0.0  # the first hit prunes (nothing) and sets the next time
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
