@@ -84,9 +84,9 @@ class Consent(DataBase):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    subject_id: Mapped[str | None] = mapped_column(
-        ForeignKey("subject.id", ondelete="SET NULL"), index=True
-    )
+    # No foreign key (migration 0005): erasure and the sweep delete a subject only together
+    # with, or after, everything that names it.
+    subject_id: Mapped[str | None] = mapped_column(String(36), index=True)
     purpose: Mapped[str] = mapped_column(String(64))
     notice_version: Mapped[str] = mapped_column(String(64))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -113,15 +113,19 @@ class Response(DataBase):
         Index("ix_response_aggregate", *AGGREGATE_INDEX_COLUMNS),
         # Partial: an anonymised row has no subject, no consent and no expiry to sweep,
         # so anonymising it adds no entry to these three (bench_sweep.py). Lookups by
-        # subject or consent, the foreign keys' SET NULL probes included, and the sweep's
-        # search for expired rows all imply the condition, so both databases use them.
+        # subject or consent, the consent foreign key's SET NULL probes included, and the
+        # sweep's search for expired rows all imply the condition, so both databases use them.
         _partial_index("ix_response_subject_id", "subject_id", "subject_id IS NOT NULL"),
         _partial_index("ix_response_consent_id", "consent_id", "consent_id IS NOT NULL"),
         _partial_index("ix_response_expires_at", "expires_at", "anonymised_at IS NULL"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    subject_id: Mapped[str | None] = mapped_column(ForeignKey("subject.id", ondelete="SET NULL"))
+    # No foreign key (migration 0005): erasure and the sweep delete a subject only together
+    # with, or after, everything that names it.
+    subject_id: Mapped[str | None] = mapped_column(String(36))
+    # A consent record deleted behind the application's back still unlinks its responses:
+    # aggregates count a response only while it has one (migration 0005).
     consent_id: Mapped[str | None] = mapped_column(ForeignKey("consent.id", ondelete="SET NULL"))
     survey_id: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str] = mapped_column(String(64))
