@@ -30,21 +30,10 @@ def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
     """Build an INSERT into a table that does nothing for rows whose key exists already.
 
     It takes the table, not the mapped class: an INSERT on the class goes through the ORM's
-    bulk machinery, several times the cost of the plain statement on the ingest path.
+    bulk machinery, several times the cost of the plain statement.
     """
-    return ignoring_insert(session.get_bind().dialect.name, table)
-
-
-def ignoring_insert(dialect: str, table: Table) -> Insert:
-    """Build the dialect's INSERT ... ON CONFLICT DO NOTHING (for statements built once)."""
-    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    make = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return make(table).on_conflict_do_nothing()
-
-
-def row_values(instance: Any) -> dict[str, Any]:
-    """Read a mapped object's column values, for a Core INSERT of a row built as an object."""
-    table: Table = instance.__table__
-    return {column.key: getattr(instance, column.key) for column in table.columns}
 
 
 def one_of(column: ColumnElement[Any], values: Collection[str]) -> ColumnElement[bool]:
