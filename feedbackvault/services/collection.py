@@ -23,8 +23,13 @@ from feedbackvault.storage.units import Stores
 # Personal respondent fields and the column holding each one's ciphertext.
 RESPONDENT_COLUMNS = {"email": "email_ct", "name": "name_ct", "customer_id": "customer_id_ct"}
 CIPHERTEXT_COLUMNS = {**RESPONDENT_COLUMNS, "comment": "comment_ct"}
-# One retry covers the only race: two first submissions of one identifier at once.
+# One retry covers each race: two first submissions of one identifier at once, and a
+# returning respondent's subject shredded between reading its key and storing.
 RESOLVE_ATTEMPTS = 2
+
+
+class SubjectGone(Exception):
+    """The subject whose key was read has no row any more: look it up again."""
 
 
 @dataclass(frozen=True)
@@ -103,16 +108,12 @@ class CollectionService:
         if errors or purpose is None:
             raise ValidationFailed(errors)
         personal = submission.personal_fields()
-        # Only a response carrying personal data needs a subject and a key.
-        subject = self._open_subject(submission.respondent) if personal else None
-
         response_id, consent_id = str(uuid.uuid4()), str(uuid.uuid4())
         withdraw_token = secrets.token_urlsafe(32)
         receipt = self._sign(consent_id, submission, now, withdraw_token)
-        subject_id = subject.subject_id if subject else None
         response: ResponseRow = {
             "id": response_id,
-            "subject_id": subject_id,
+            "subject_id": None,
             "consent_id": consent_id,
             "survey_id": submission.survey_id,
             "purpose": purpose.id,
@@ -125,14 +126,9 @@ class CollectionService:
             "csat": submission.answers.csat,
             "ces": submission.answers.ces,
         }
-        if subject is not None:
-            for name, column in CIPHERTEXT_COLUMNS.items():
-                if name in personal:
-                    ciphertext = seal(subject, "response", column, response_id, personal[name])
-                    response[column] = ciphertext  # type: ignore[literal-required]
         consent: ConsentRow = {
             "id": consent_id,
-            "subject_id": subject_id,
+            "subject_id": None,
             "purpose": purpose.id,
             "notice_version": submission.consent.notice_version,
             "given_at": submission.consent.given_at.astimezone(UTC),
@@ -141,23 +137,56 @@ class CollectionService:
             "withdraw_token_hash": hash_secret(withdraw_token),
             "receipt_signature": receipt.signature,
         }
-        try:
-            self._store(consent, response, actor)
-        except Exception:
-            if subject is not None and (subject.created or subject.indexed):
-                # Keys and index entries without their response would be personal
-                # data kept for a request that failed. A crash right here instead
-                # leaves an unused key that encrypts nothing.
-                self.subject_keys.undo(self.stores, subject)
-            raise
-        return Recorded(response_id, response["expires_at"], receipt)
+        if not personal:
+            # Only a response carrying personal data needs a subject and a key.
+            self._store(consent, response, actor, None)
+            return Recorded(response_id, response["expires_at"], receipt)
+        for attempt in range(RESOLVE_ATTEMPTS):
+            subject = self._open_subject(submission.respondent)
+            consent["subject_id"] = response["subject_id"] = subject.subject_id
+            for name, column in CIPHERTEXT_COLUMNS.items():
+                if name in personal:
+                    ciphertext = seal(subject, "response", column, response_id, personal[name])
+                    response[column] = ciphertext  # type: ignore[literal-required]
+            try:
+                # On the second attempt the key was read after any shredding committed
+                # (keys go first), so a missing subject row is only missing: it is added.
+                self._store(consent, response, actor, subject, recheck=attempt == 0)
+            except SubjectGone:
+                if subject.indexed:
+                    # Entries added to a subject being shredded would name a keyless subject.
+                    self.subject_keys.undo(self.stores, subject)
+                continue
+            except Exception:
+                if subject.created or subject.indexed:
+                    # Keys and index entries without their response would be personal
+                    # data kept for a request that failed. A crash right here instead
+                    # leaves an unused key that encrypts nothing.
+                    self.subject_keys.undo(self.stores, subject)
+                raise
+            return Recorded(response_id, response["expires_at"], receipt)
+        raise AssertionError("unreachable: the last attempt does not recheck")
 
-    def _store(self, consent: ConsentRow, response: ResponseRow, actor: str) -> None:
-        # Pipelined, the three inserts and the audit head's read go in one round trip.
+    def _store(
+        self,
+        consent: ConsentRow,
+        response: ResponseRow,
+        actor: str,
+        subject: OpenSubject | None,
+        *,
+        recheck: bool = True,
+    ) -> None:
+        # Pipelined, the inserts and the audit head's read go in one round trip.
         with self.stores.data() as unit, unit.pipelined():
             subject_id = response["subject_id"]
-            if subject_id is not None:
-                unit.consents.ensure_subject(subject_id, consent["recorded_at"])
+            if subject is not None and subject.created:
+                unit.consents.add_subject(subject.subject_id, consent["recorded_at"])
+            elif subject is not None:
+                # A returning respondent: the sweep or an erasure may be shredding this
+                # subject right now. Holding its row settles who goes first.
+                held = unit.consents.hold_subject(subject.subject_id, consent["recorded_at"])
+                if not held and recheck:
+                    raise SubjectGone
             unit.consents.add(consent)
             unit.responses.add(response)
             unit.audit.append(

@@ -20,7 +20,12 @@ Decisions, in one place:
   data key and blind-index entries destroyed (crypto-shredding on expiry),
   with a KeyTombstone in the key store and an ErasureTombstone (reason
   "expiry") in the data store, so replaying erasures after a restore shreds
-  it again.
+  it again. A batch queues the subjects it may have emptied (the shred
+  queue, in its own transaction); a shredder checks and shreds them on a
+  connection of its own, beside the batches on PostgreSQL and after each
+  batch on SQLite. One held by a submission for a returning respondent, or
+  by another transaction, is queued again; what an interrupted sweep leaves
+  queued, the next one shreds first.
 - Anonymising keeps scores, survey, touchpoint and month; it drops subject,
   consent, ciphertexts, exact time and locale, gives the row a fresh id (the
   old one is in audit entries beside the subject; the new one is random but
@@ -31,8 +36,10 @@ Decisions, in one place:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +55,10 @@ from feedbackvault.storage.units import DataUnit, Stores
 DEFAULT_BATCH_SIZE = 10_000
 # Sweepers one process may run side by side (each holds two pooled connections at most).
 MAX_SWEEP_WORKERS = 4
+# Queued subjects the shredder checks and shreds per transaction.
+SHRED_BATCH_SIZE = 5_000
+# How long an idle shredder waits for more (each committed batch wakes it at once).
+SHRED_POLL_SECONDS = 0.05
 # What an expired row of a purpose missing from the policy gets: the safe choice.
 UNKNOWN_PURPOSE_MODE = "delete"
 # What a sweep removes, stage after stage, each until a batch finds nothing: expired
@@ -122,10 +133,11 @@ class RetentionService:
     ) -> SweepReport:
         """Erase or anonymise everything expired, batch by batch, and report counts.
 
-        `workers` sweepers run side by side on PostgreSQL, each on its own connection
-        (the row locks with SKIP LOCKED share the work out, as between processes). Most
-        of a batch is the database's work, so a second sweeper keeps a second core busy.
-        SQLite runs one writer at a time, so there the sweep always runs alone.
+        On PostgreSQL the subjects the batches empty are shredded beside them on a
+        connection of its own, and `workers` sweepers take batches side by side, each
+        on its own connection (the row locks with SKIP LOCKED share the work out, as
+        between processes). Most of a batch is the database's work, so each keeps a
+        core busy. SQLite runs one writer at a time, so there it all runs in turn.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -133,13 +145,16 @@ class RetentionService:
             raise ValueError(f"workers must be from 1 to {MAX_SWEEP_WORKERS}")
         started = time.perf_counter()
         report = SweepReport(dry_run=dry_run)
-        if dry_run:
-            self._preview(report)
-        elif workers == 1 or self.stores.dialect != "postgresql":
-            self._sweep_responses_and_consents(report, batch_size)
-        else:
-            self._sweep_side_by_side(report, batch_size, workers)
-        report.outliving_policy = self._outliving_policy()
+        with ThreadPoolExecutor(max_workers=workers + 2, thread_name_prefix="sweep") as pool:
+            # A read of live rows only, which the sweep does not touch: it runs beside it.
+            outliving = pool.submit(self._outliving_policy)
+            if dry_run:
+                self._preview(report)
+            elif self.stores.dialect == "postgresql":
+                self._sweep_side_by_side(pool, report, batch_size, workers)
+            else:
+                self._sweep_in_turn(report, batch_size)
+            report.outliving_policy = outliving.result()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -148,39 +163,84 @@ class RetentionService:
         purpose = self.policies.get(purpose_id)
         return purpose.on_expiry if purpose is not None else UNKNOWN_PURPOSE_MODE
 
-    def _sweep_responses_and_consents(self, report: SweepReport, batch_size: int) -> None:
-        # The stages run in order, each until a batch finds nothing (SWEEP_STAGES).
-        for stage in SWEEP_STAGES:
-            while True:
-                handled, unshredded = self._one_batch(report, batch_size, stage)
-                if unshredded and self.stores.dialect == "postgresql":
-                    # Checked again after the commit: two sweepers that each held part of
-                    # one subject's rows cannot see the other's removals inside their own
-                    # transactions, but whichever commits last sees both here. (SQLite
-                    # runs one sweeper at a time, so the first check is already exact.)
-                    with self.stores.data() as unit:
-                        self._shred(unit, unshredded, report)
-                if not handled:
-                    break
+    def _sweep_in_turn(self, report: SweepReport, batch_size: int) -> None:
+        """Shred what an earlier sweep left queued, then after each batch what it queued."""
+        self._shred_queue(report)
+        self._run_stages(report, batch_size, after_batch=lambda: self._shred_queue(report))
 
-    def _sweep_side_by_side(self, report: SweepReport, batch_size: int, workers: int) -> None:
+    def _sweep_side_by_side(
+        self, pool: ThreadPoolExecutor, report: SweepReport, batch_size: int, workers: int
+    ) -> None:
+        done, woken = threading.Event(), threading.Event()
+        shredding = SweepReport(dry_run=False)
+        shredder = pool.submit(self._shred_until_done, shredding, done, woken)
         parts = [SweepReport(dry_run=False) for _ in range(workers)]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
+        try:
             running = [
-                pool.submit(self._sweep_responses_and_consents, part, batch_size) for part in parts
+                pool.submit(self._run_stages, part, batch_size, after_batch=woken.set)
+                for part in parts
             ]
             for sweeper in running:
                 sweeper.result()  # re-raises a sweeper's failure here
-        for part in parts:
+        finally:
+            done.set()
+            woken.set()
+        shredder.result()
+        for part in (*parts, shredding):
             report.absorb(part)
 
-    def _one_batch(self, report: SweepReport, batch_size: int, stage: str) -> tuple[int, set[str]]:
-        """Sweep a batch in its own transaction; return rows removed and subjects not shredded."""
+    def _run_stages(
+        self, report: SweepReport, batch_size: int, after_batch: Callable[[], object]
+    ) -> None:
+        """Run the stages in order, each until a batch finds nothing (SWEEP_STAGES)."""
+        for stage in SWEEP_STAGES:
+            while self._one_batch(report, batch_size, stage):
+                after_batch()
+
+    def _shred_until_done(
+        self, report: SweepReport, done: threading.Event, woken: threading.Event
+    ) -> None:
+        """Shred queued subjects as batches queue them, until the sweepers are done.
+
+        A subject two sweepers' batches shared is queued by both; checked after the
+        first commit it still has the other's rows and is dropped, checked after the
+        second it is empty. So whichever commits last has it shredded.
+        """
+        while True:
+            # Read before the pass: once set, every batch has committed its queue entries.
+            finished = done.is_set()
+            taken, requeued = self._shred_batch(report)
+            if taken > requeued:
+                continue
+            if finished:
+                return  # what is left is held elsewhere; the next sweep takes it
+            woken.wait(SHRED_POLL_SECONDS)
+            woken.clear()
+
+    def _shred_queue(self, report: SweepReport) -> None:
+        """Shred queued subjects until only those held by other transactions are left."""
+        while True:
+            taken, requeued = self._shred_batch(report)
+            if taken == requeued:
+                return
+
+    def _shred_batch(self, report: SweepReport) -> tuple[int, int]:
+        """Check and shred a batch of queued subjects; return how many were taken and requeued."""
+        with self.stores.data() as unit:
+            queued = unit.retention.take_queued(SHRED_BATCH_SIZE)
+            if not queued:
+                return 0, 0
+            shredded = self._shred(unit, queued, report)
+            held = [subject_id for subject_id in queued if subject_id not in shredded]
+            requeued = unit.retention.requeue_held(held, self.clock.now()) if held else 0
+        return len(queued), requeued
+
+    def _one_batch(self, report: SweepReport, batch_size: int, stage: str) -> int:
+        """Sweep a batch in its own transaction; return the rows it removed."""
         with self.stores.data() as unit:
             now = self.clock.now()
             batch = self._take(unit, stage, now, batch_size)
             via_consent = batch.deleted + batch.anonymised if stage == "unconsented" else Counter()
-            shredded = self._shred(unit, batch.candidates, report) if batch.candidates else set()
             unknown = sorted(
                 p for p in {*batch.deleted, *batch.consents_removed} if self.policies.get(p) is None
             )
@@ -203,7 +263,7 @@ class RetentionService:
         report.consent_expired_responses.update(via_consent)
         report.consents_removed.update(batch.consents_removed)
         report.unknown_purposes.update(unknown)
-        return batch.handled, batch.candidates - shredded
+        return batch.handled
 
     def _take(self, unit: DataUnit, stage: str, now: datetime, batch_size: int) -> SweptBatch:
         """Remove one batch of what a stage sweeps."""
@@ -217,12 +277,10 @@ class RetentionService:
             now, batch_size, anonymise, anonymising=stage == "expired-anonymise"
         )
 
-    def _shred(self, unit: DataUnit, candidates: set[str], report: SweepReport) -> set[str]:
+    def _shred(self, unit: DataUnit, candidates: list[str], report: SweepReport) -> set[str]:
         """Delete and crypto-shred those candidate subjects that have nothing left."""
         now = self.clock.now()
-        subject_ids = unit.retention.delete_emptied_subjects(
-            sorted(candidates), now, ERASURE_REASON
-        )
+        subject_ids = unit.retention.delete_emptied_subjects(candidates, now, ERASURE_REASON)
         if not subject_ids:
             return set()
         # The keys commit first: should the data transaction then fail, the

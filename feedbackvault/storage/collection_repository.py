@@ -74,6 +74,7 @@ class ResponseRow(TypedDict, total=False):
 @dataclass(frozen=True)
 class _Inserts:
     subject: DriverStatement
+    subject_held: DriverStatement
     consent: DriverStatement
     response: DriverStatement
 
@@ -81,7 +82,19 @@ class _Inserts:
 @once_per_dialect
 def _inserts(dialect: Dialect) -> _Inserts:
     return _Inserts(
-        subject=insert_row(dialect, SUBJECT, ignore_conflicts=True),
+        subject=insert_row(dialect, SUBJECT),
+        subject_held=insert_row(
+            dialect,
+            SUBJECT,
+            # On PostgreSQL a DO UPDATE that updates nothing still locks the row it
+            # found until the transaction ends; SQLite runs one writer at a time anyway.
+            on_conflict=(
+                "(id) DO UPDATE SET created_at = subject.created_at WHERE false"
+                if dialect.name == "postgresql"
+                else "DO NOTHING"
+            ),
+            returning=("id",),
+        ),
         consent=insert_row(dialect, CONSENT),
         response=insert_row(dialect, RESPONSE),
     )
@@ -93,10 +106,24 @@ class ConsentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def ensure_subject(self, subject_id: str, created_at: datetime) -> None:
-        """Insert the subject row unless it is already there."""
+    def add_subject(self, subject_id: str, created_at: datetime) -> None:
+        """Insert the row of a subject created by this use case."""
         cursor = driver_cursor(self.session)
         cursor.run(_inserts(cursor.dialect).subject, {"id": subject_id, "created_at": created_at})
+
+    def hold_subject(self, subject_id: str, created_at: datetime) -> bool:
+        """Keep a known subject's row from being deleted until the transaction ends.
+
+        Returns False when the row was missing (and is now inserted): the subject may
+        have been shredded since its key was read, so the caller must not write under
+        that key before looking the subject up again. While the row is held, the sweep
+        (SKIP LOCKED) passes the subject over and erasure waits for the commit.
+        """
+        cursor = driver_cursor(self.session)
+        inserted = cursor.fetchall(
+            _inserts(cursor.dialect).subject_held, {"id": subject_id, "created_at": created_at}
+        )
+        return not inserted
 
     def existing_subjects(self, subject_ids: Sequence[str]) -> set[str]:
         """Return those of these subject ids that have a subject row."""

@@ -7,6 +7,7 @@ from typing import cast
 
 from sqlalchemy import (
     CheckConstraint,
+    Column,
     Date,
     ForeignKey,
     Index,
@@ -178,6 +179,18 @@ class ErasureTombstone(DataBase):
     subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(String(20))
+
+
+# Subjects a sweep batch may have left with nothing, until a shredder has checked them.
+# Written in the batch's own transaction, so an interrupted sweep leaves them for the
+# next one (services/retention.py). No key: two sweepers may queue one subject at once,
+# and a unique key would make the second wait for the first one's commit.
+SHRED_QUEUE = Table(
+    "shred_queue",
+    DataBase.metadata,
+    Column("subject_id", String(36), nullable=False),
+    Column("queued_at", UTCDateTime(), nullable=False),
+)
 
 
 class AuditEntry(DataBase):

@@ -88,17 +88,20 @@ def insert_row(
     dialect: Dialect,
     table: Table,
     *,
-    ignore_conflicts: bool = False,
+    on_conflict: str = "",
     returning: Sequence[str] = (),
 ) -> DriverStatement:
-    """Prepare an INSERT of one row naming every column of the table."""
+    """Prepare an INSERT of one row naming every column of the table.
+
+    `on_conflict` is the ON CONFLICT clause after those words, if any.
+    """
     columns = [column.key for column in table.columns]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - the table's own names
         f"VALUES ({', '.join(':' + column for column in columns)})"
     )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
+    if on_conflict:
+        sql += f" ON CONFLICT {on_conflict}"
     if returning:
         sql += f" RETURNING {', '.join(returning)}"
     return prepare(dialect, sql, {column.key: column.type for column in table.columns})

@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     any_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -51,11 +52,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable
 
-from feedbackvault.storage.bulk import add_tombstones, chunks, id_array
+from feedbackvault.storage.bulk import add_tombstones, among, chunks, id_array, ids_to_rows
 from feedbackvault.storage.data_models import (
     CONSENT,
     ERASURE_TOMBSTONE,
     RESPONSE,
+    SHRED_QUEUE,
     SUBJECT,
 )
 from feedbackvault.storage.retention_counts import RetentionCounts, response_is_live
@@ -85,19 +87,21 @@ _SQLITE_PICKED = Table(
     prefixes=["TEMPORARY"],
 )
 
-# The kinds of row a PostgreSQL batch statement returns: (kind, purpose or subject id, count).
-_DELETED, _ANONYMISED, _CONSENT, _CANDIDATE = "deleted", "anonymised", "consent", "candidate"
+# The kinds of row a PostgreSQL batch statement returns: (kind, purpose, count).
+_DELETED, _ANONYMISED, _CONSENT = "deleted", "anonymised", "consent"
 
 
 @dataclass
 class SweptBatch:
-    """What one batch removed, in counts per purpose, and the subjects it may have emptied."""
+    """What one batch removed, in counts per purpose.
+
+    The subjects it may have emptied (those of its rows that held no consent still
+    standing) went to the shred queue in the same transaction.
+    """
 
     deleted: Counter[str] = field(default_factory=Counter)
     anonymised: Counter[str] = field(default_factory=Counter)
     consents_removed: Counter[str] = field(default_factory=Counter)
-    # Subjects of the swept rows that held no consent still standing: perhaps left empty.
-    candidates: set[str] = field(default_factory=set)
 
     @property
     def handled(self) -> int:
@@ -206,10 +210,52 @@ class RetentionRepository(RetentionCounts):
             .where(self._at(CONSENT, chosen))
             .returning(CONSENT.c.purpose, CONSENT.c.subject_id)
         ).all()
-        return SweptBatch(
-            consents_removed=Counter(row.purpose for row in removed),
-            candidates={row.subject_id for row in removed if row.subject_id},
+        subjects = sorted({row.subject_id for row in removed if row.subject_id})
+        queued = [{"subject_id": subject_id, "queued_at": now} for subject_id in subjects]
+        if queued:
+            ids_to_rows(self.session, insert(SHRED_QUEUE), queued)
+        return SweptBatch(consents_removed=Counter(row.purpose for row in removed))
+
+    def take_queued(self, limit: int) -> list[str]:
+        """Take up to `limit` entries off the shred queue; return their subjects, once each.
+
+        On PostgreSQL, entries another shredder has taken are skipped (SKIP LOCKED).
+        The entries are gone when the transaction commits, so a shredder that fails
+        leaves them for the next.
+        """
+        chosen = select(self._address(SHRED_QUEUE)).select_from(SHRED_QUEUE).limit(limit)
+        if self._postgres:
+            chosen = chosen.with_for_update(skip_locked=True)
+        taken = self.session.scalars(
+            delete(SHRED_QUEUE)
+            .where(self._at(SHRED_QUEUE, chosen))
+            .returning(SHRED_QUEUE.c.subject_id)
         )
+        return sorted(set(taken))
+
+    def requeue_held(self, subject_ids: Sequence[str], now: datetime) -> int:
+        """Queue again those of these subjects that have a row and nothing naming it.
+
+        Called with the candidates `delete_emptied_subjects` did not delete: such a
+        one was empty but held by another transaction (a submission for a returning
+        respondent, another shredder) and must be looked at again once that ends.
+        """
+        queued = 0
+        for chunk in chunks(self.session, list(subject_ids)):
+            still_empty = select(SUBJECT.c.id, _moment(now)).where(
+                among(self.session, SUBJECT.c.id, chunk),
+                ~exists().where(RESPONSE.c.subject_id == SUBJECT.c.id),
+                ~exists().where(CONSENT.c.subject_id == SUBJECT.c.id),
+            )
+            statement = insert(SHRED_QUEUE).from_select(["subject_id", "queued_at"], still_empty)
+            # RETURNING to count them: psycopg gives no row count for INSERT ... SELECT here.
+            queued += len(self.session.scalars(statement.returning(SHRED_QUEUE.c.subject_id)).all())
+        return queued
+
+    def count_queued(self) -> int:
+        """Count the subjects waiting in the shred queue."""
+        query = select(func.count(func.distinct(SHRED_QUEUE.c.subject_id)))
+        return int(self.session.scalar(query) or 0)
 
     def delete_emptied_subjects(
         self, candidates: Sequence[str], now: datetime, reason: str
@@ -334,18 +380,22 @@ class RetentionRepository(RetentionCounts):
             .returning(CONSENT.c.purpose)
             .cte("consents")
         )
-        candidates = (
-            select(literal_column(f"'{_CANDIDATE}'"), picked.c.subject_id, literal_column("0"))
-            .where(~picked.c.consent_live, picked.c.subject_id.is_not(None))
-            .distinct()
-        )
+        queued = self._queue_candidates(select(picked.c.subject_id), picked, now).cte("queued")
         outcome = union_all(
             _tally(_DELETED, deleted.c.purpose),
             _tally(_ANONYMISED, anonymised.c.purpose),
             _tally(_CONSENT, consents.c.purpose),
-            candidates,
-        )
+        ).add_cte(queued)
         return _swept(self.session.execute(outcome).all())
+
+    def _queue_candidates(self, columns: Select[Any], picked: Any, now: datetime) -> Any:
+        """Queue the subjects of picked rows that held no consent still standing."""
+        candidates = (
+            columns.add_columns(_moment(now))
+            .where(~picked.c.consent_live, picked.c.subject_id.is_not(None))
+            .distinct()
+        )
+        return insert(SHRED_QUEUE).from_select(["subject_id", "queued_at"], candidates)
 
     def _sweep_responses_in_steps(self, pick: Select[Any], now: datetime) -> SweptBatch:
         """Run a batch on SQLite: pick into a temporary table, then a statement per step."""
@@ -382,13 +432,7 @@ class RetentionRepository(RetentionCounts):
         ):
             # SQLite runs one writer at a time; anything else is a bug, so roll back.
             raise RuntimeError("rows picked by the sweep changed under it")
-        batch.candidates = set(
-            self.session.scalars(
-                select(picked.c.subject_id)
-                .where(~picked.c.consent_live, picked.c.subject_id.is_not(None))
-                .distinct()
-            )
-        )
+        self.session.execute(self._queue_candidates(select(picked.c.subject_id), picked, now))
         # Emptied with the batch, so no subject id outlives it there (a failed batch
         # rolls its rows back with everything else).
         self.session.execute(delete(picked))
@@ -429,16 +473,18 @@ def _tally(kind: str, purpose: ColumnElement[Any]) -> Select[Any]:
 
 
 def _swept(rows: Sequence[Any]) -> SweptBatch:
-    """Collect the (kind, purpose or subject id, count) rows of a PostgreSQL batch."""
+    """Collect the (kind, purpose, count) rows of a PostgreSQL batch."""
     batch = SweptBatch()
     tallies = {
         _DELETED: batch.deleted,
         _ANONYMISED: batch.anonymised,
         _CONSENT: batch.consents_removed,
     }
-    for kind, key, count in rows:
-        if kind == _CANDIDATE:
-            batch.candidates.add(key)
-        else:
-            tallies[kind][key] = count
+    for kind, purpose, count in rows:
+        tallies[kind][purpose] = count
     return batch
+
+
+def _moment(now: datetime) -> ColumnElement[datetime]:
+    """Bind a moment as the shred queue's column type stores it."""
+    return bindparam(None, now, type_=SHRED_QUEUE.c.queued_at.type)
