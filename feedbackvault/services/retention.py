@@ -20,15 +20,12 @@ Decisions, in one place:
   data key and blind-index entries destroyed (crypto-shredding on expiry),
   with a KeyTombstone in the key store and an ErasureTombstone (reason
   "expiry") in the data store, so replaying erasures after a restore shreds
-  it again.
-- A batch does not delete its rows' expired consent records or shred the
-  subjects it empties: it queues them, in its own transaction (the sweep
-  queue), and a second connection works the queue off, beside the batches on
-  PostgreSQL and after each batch on SQLite. Deleting a consent record runs
-  the response foreign key's trigger, and shredding takes the key store's
-  deletes: off the batches' connection, a sweep uses two cores. A subject held
-  by a submission for a returning respondent, or by another transaction, is
-  queued again; what an interrupted sweep leaves queued, the next one does.
+  it again. A batch queues the subjects it may have emptied (the shred
+  queue, in its own transaction); a shredder checks and shreds them on a
+  connection of its own, beside the batches on PostgreSQL and after each
+  batch on SQLite. One held by a submission for a returning respondent, or
+  by another transaction, is queued again; what an interrupted sweep leaves
+  queued, the next one shreds first.
 - Anonymising keeps scores, survey, touchpoint and month; it drops subject,
   consent, ciphertexts, exact time and locale, gives the row a fresh id (the
   old one is in audit entries beside the subject; the new one is random but
@@ -58,10 +55,10 @@ from feedbackvault.storage.units import DataUnit, Stores
 DEFAULT_BATCH_SIZE = 10_000
 # Sweepers one process may run side by side (each holds two pooled connections at most).
 MAX_SWEEP_WORKERS = 4
-# Sweep-queue entries worked off per transaction (a batch of rows queues one per row).
-QUEUE_BATCH_SIZE = 10_000
-# How long an idle queue worker waits for more (each committed batch wakes it at once).
-QUEUE_POLL_SECONDS = 0.05
+# Queued subjects the shredder checks and shreds per transaction.
+SHRED_BATCH_SIZE = 5_000
+# How long an idle shredder waits for more (each committed batch wakes it at once).
+SHRED_POLL_SECONDS = 0.05
 # What an expired row of a purpose missing from the policy gets: the safe choice.
 UNKNOWN_PURPOSE_MODE = "delete"
 # What a sweep removes, stage after stage, each until a batch finds nothing: expired
@@ -136,7 +133,7 @@ class RetentionService:
     ) -> SweepReport:
         """Erase or anonymise everything expired, batch by batch, and report counts.
 
-        On PostgreSQL the queue the batches fill is worked off beside them on a
+        On PostgreSQL the subjects the batches empty are shredded beside them on a
         connection of its own, and `workers` sweepers take batches side by side, each
         on its own connection (the row locks with SKIP LOCKED share the work out, as
         between processes). Most of a batch is the database's work, so each keeps a
@@ -168,15 +165,15 @@ class RetentionService:
 
     def _sweep_in_turn(self, report: SweepReport, batch_size: int) -> None:
         """Shred what an earlier sweep left queued, then after each batch what it queued."""
-        self._work_off_queue(report)
-        self._run_stages(report, batch_size, after_batch=lambda: self._work_off_queue(report))
+        self._shred_queue(report)
+        self._run_stages(report, batch_size, after_batch=lambda: self._shred_queue(report))
 
     def _sweep_side_by_side(
         self, pool: ThreadPoolExecutor, report: SweepReport, batch_size: int, workers: int
     ) -> None:
         done, woken = threading.Event(), threading.Event()
-        queue_work = SweepReport(dry_run=False)
-        queue_worker = pool.submit(self._work_off_queue_until_done, queue_work, done, woken)
+        shredding = SweepReport(dry_run=False)
+        shredder = pool.submit(self._shred_until_done, shredding, done, woken)
         parts = [SweepReport(dry_run=False) for _ in range(workers)]
         try:
             running = [
@@ -188,8 +185,8 @@ class RetentionService:
         finally:
             done.set()
             woken.set()
-        queue_worker.result()
-        for part in (*parts, queue_work):
+        shredder.result()
+        for part in (*parts, shredding):
             report.absorb(part)
 
     def _run_stages(
@@ -200,10 +197,10 @@ class RetentionService:
             while self._one_batch(report, batch_size, stage):
                 after_batch()
 
-    def _work_off_queue_until_done(
+    def _shred_until_done(
         self, report: SweepReport, done: threading.Event, woken: threading.Event
     ) -> None:
-        """Work the sweep queue off as batches fill it, until the sweepers are done.
+        """Shred queued subjects as batches queue them, until the sweepers are done.
 
         A subject two sweepers' batches shared is queued by both; checked after the
         first commit it still has the other's rows and is dropped, checked after the
@@ -212,41 +209,31 @@ class RetentionService:
         while True:
             # Read before the pass: once set, every batch has committed its queue entries.
             finished = done.is_set()
-            taken, requeued = self._queue_batch(report)
+            taken, requeued = self._shred_batch(report)
             if taken > requeued:
                 continue
             if finished:
                 return  # what is left is held elsewhere; the next sweep takes it
-            woken.wait(QUEUE_POLL_SECONDS)
+            woken.wait(SHRED_POLL_SECONDS)
             woken.clear()
 
-    def _work_off_queue(self, report: SweepReport) -> None:
-        """Work the sweep queue off until only subjects other transactions hold are left."""
+    def _shred_queue(self, report: SweepReport) -> None:
+        """Shred queued subjects until only those held by other transactions are left."""
         while True:
-            taken, requeued = self._queue_batch(report)
+            taken, requeued = self._shred_batch(report)
             if taken == requeued:
                 return
 
-    def _queue_batch(self, report: SweepReport) -> tuple[int, int]:
-        """Delete a batch of queued consent records, then shred the queued subjects left empty.
-
-        Returns how many entries were taken and how many queued again: subjects left
-        empty but held by another transaction, to be looked at once that ends.
-        """
+    def _shred_batch(self, report: SweepReport) -> tuple[int, int]:
+        """Check and shred a batch of queued subjects; return how many were taken and requeued."""
         with self.stores.data() as unit:
-            queued = unit.retention.take_queued(QUEUE_BATCH_SIZE)
-            if not queued.entries:
+            queued = unit.retention.take_queued(SHRED_BATCH_SIZE)
+            if not queued:
                 return 0, 0
-            now = self.clock.now()
-            consents = unit.retention.delete_expired_consents(queued.consents, now)
-            if consents:
-                self._audit_swept(unit, now, SweptBatch(consents_removed=consents))
-                report.consents_removed.update(consents)
-                report.unknown_purposes.update(self._unknown(consents))
-            shredded = self._shred(unit, queued.subjects, report) if queued.subjects else set()
-            held = [subject_id for subject_id in queued.subjects if subject_id not in shredded]
-            requeued = unit.retention.requeue_held(held, now) if held else 0
-        return queued.entries, requeued
+            shredded = self._shred(unit, queued, report)
+            held = [subject_id for subject_id in queued if subject_id not in shredded]
+            requeued = unit.retention.requeue_held(held, self.clock.now()) if held else 0
+        return len(queued), requeued
 
     def _one_batch(self, report: SweepReport, batch_size: int, stage: str) -> int:
         """Sweep a batch in its own transaction; return the rows it removed."""
@@ -254,9 +241,22 @@ class RetentionService:
             now = self.clock.now()
             batch = self._take(unit, stage, now, batch_size)
             via_consent = batch.deleted + batch.anonymised if stage == "unconsented" else Counter()
-            unknown = self._unknown(batch.deleted + batch.consents_removed)
+            unknown = sorted(
+                p for p in {*batch.deleted, *batch.consents_removed} if self.policies.get(p) is None
+            )
             if batch.handled:
-                self._audit_swept(unit, now, batch, via_consent)
+                unit.audit.append(
+                    at=now,
+                    actor=SWEEP_ACTOR,
+                    action="retention.swept",
+                    details={
+                        "deleted": dict(sorted(batch.deleted.items())),
+                        "anonymised": dict(sorted(batch.anonymised.items())),
+                        "consent_expired_responses": dict(sorted(via_consent.items())),
+                        "consents_removed": dict(sorted(batch.consents_removed.items())),
+                        "unknown_purposes": unknown,
+                    },
+                )
                 report.batches += 1
         report.deleted.update(batch.deleted)
         report.anonymised.update(batch.anonymised)
@@ -264,31 +264,6 @@ class RetentionService:
         report.consents_removed.update(batch.consents_removed)
         report.unknown_purposes.update(unknown)
         return batch.handled
-
-    def _unknown(self, purposes: Counter[str]) -> list[str]:
-        """Name the purposes among these that the policy no longer has."""
-        return sorted(purpose for purpose in purposes if self.policies.get(purpose) is None)
-
-    def _audit_swept(
-        self,
-        unit: DataUnit,
-        now: datetime,
-        batch: SweptBatch,
-        via_consent: Counter[str] | None = None,
-    ) -> None:
-        """Audit what one transaction of the sweep removed, in counts per purpose."""
-        unit.audit.append(
-            at=now,
-            actor=SWEEP_ACTOR,
-            action="retention.swept",
-            details={
-                "deleted": dict(sorted(batch.deleted.items())),
-                "anonymised": dict(sorted(batch.anonymised.items())),
-                "consent_expired_responses": dict(sorted((via_consent or Counter()).items())),
-                "consents_removed": dict(sorted(batch.consents_removed.items())),
-                "unknown_purposes": self._unknown(batch.deleted + batch.consents_removed),
-            },
-        )
 
     def _take(self, unit: DataUnit, stage: str, now: datetime, batch_size: int) -> SweptBatch:
         """Remove one batch of what a stage sweeps."""

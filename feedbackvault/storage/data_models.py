@@ -181,16 +181,14 @@ class ErasureTombstone(DataBase):
     reason: Mapped[str] = mapped_column(String(20))
 
 
-# What a sweep batch leaves for the sweep's second connection (services/retention.py):
-# the expired consent record of each row it removed, and the subject, perhaps left with
-# nothing. Written in the batch's own transaction, so what an interrupted sweep leaves
-# here the next one finishes. No key: two sweepers may queue one subject at once, and a
-# unique key would make the second wait for the first one's commit.
-SWEEP_QUEUE = Table(
-    "sweep_queue",
+# Subjects a sweep batch may have left with nothing, until a shredder has checked them.
+# Written in the batch's own transaction, so an interrupted sweep leaves them for the
+# next one (services/retention.py). No key: two sweepers may queue one subject at once,
+# and a unique key would make the second wait for the first one's commit.
+SHRED_QUEUE = Table(
+    "shred_queue",
     DataBase.metadata,
-    Column("subject_id", String(36)),
-    Column("consent_id", String(36)),
+    Column("subject_id", String(36), nullable=False),
     Column("queued_at", UTCDateTime(), nullable=False),
 )
 

@@ -2,16 +2,16 @@
 
 The sweep has to keep up with tens of thousands of expired rows a second, so rows
 do not travel to Python and back: a batch is a few statements that pick, lock,
-delete or anonymise, queue what is left to do (the expired consent records of its
-rows, and their subjects, perhaps left with nothing) and return only counts per
-purpose. The sweep's second connection works the queue off (`take_queued`,
-`delete_expired_consents`, `delete_emptied_subjects`).
+delete or anonymise, and return only counts per purpose and the ids of subjects
+that may have been left with nothing.
 
 On PostgreSQL the responses of a batch are one statement of data-modifying CTEs.
 Rows are locked with `FOR UPDATE SKIP LOCKED`, so several sweepers share the work
 without waiting on each other, and then changed through their physical address
 (`ctid`): the lock keeps it valid until the commit, and a lookup by address skips
-the primary-key index a lookup by id walks. SQLite has no data-modifying CTEs and runs one
+the primary-key index a lookup by id walks. Every part of such a statement reads
+the same snapshot, so whether a subject is left with nothing is asked by the next
+statement of the transaction. SQLite has no data-modifying CTEs and runs one
 writer at a time (`BEGIN IMMEDIATE`), so it needs no locks: the picked rows go to
 a temporary table and a few statements work from it by rowid.
 """
@@ -57,8 +57,8 @@ from feedbackvault.storage.data_models import (
     CONSENT,
     ERASURE_TOMBSTONE,
     RESPONSE,
+    SHRED_QUEUE,
     SUBJECT,
-    SWEEP_QUEUE,
 )
 from feedbackvault.storage.retention_counts import RetentionCounts, response_is_live
 
@@ -81,14 +81,14 @@ _SQLITE_PICKED = Table(
     Column("ref", Integer, primary_key=True),
     Column("purpose", String, nullable=False),
     Column("subject_id", String),
-    Column("consent_id", String),
+    Column("consent_ref", Integer),
     Column("consent_live", Boolean, nullable=False),
     Column("anonymise", Boolean, nullable=False),
     prefixes=["TEMPORARY"],
 )
 
 # The kinds of row a PostgreSQL batch statement returns: (kind, purpose, count).
-_DELETED, _ANONYMISED = "deleted", "anonymised"
+_DELETED, _ANONYMISED, _CONSENT = "deleted", "anonymised", "consent"
 
 
 @dataclass
@@ -107,15 +107,6 @@ class SweptBatch:
     def handled(self) -> int:
         """Count the responses and consent records the batch removed."""
         return sum((self.deleted + self.anonymised + self.consents_removed).values())
-
-
-@dataclass(frozen=True)
-class Queued:
-    """Entries taken off the sweep queue: consent records to delete, subjects to check."""
-
-    entries: int
-    subjects: list[str]
-    consents: list[str]
 
 
 def anonymised_id_prefix(now: datetime) -> str:
@@ -170,7 +161,7 @@ class RetentionRepository(RetentionCounts):
         consent_live = func.coalesce(consent.c.expires_at > now, false())
         of_mode = RESPONSE.c.purpose.in_(list(anonymise))
         pick = (
-            self._picked_columns(consent.c.id, consent_live, anonymise)
+            self._picked_columns(consent.c.address, consent_live, anonymise)
             .select_from(RESPONSE.outerjoin(consent, joined))
             .where(
                 RESPONSE.c.expires_at <= now,
@@ -187,7 +178,7 @@ class RetentionRepository(RetentionCounts):
     ) -> SweptBatch:
         """Remove up to `limit` unexpired responses whose consent record expired, and the record."""
         pick = (
-            self._picked_columns(CONSENT.c.id, false(), anonymise)
+            self._picked_columns(self._address(CONSENT), false(), anonymise)
             .select_from(RESPONSE.join(CONSENT, CONSENT.c.id == RESPONSE.c.consent_id))
             .where(CONSENT.c.expires_at <= now, response_is_live(now))
             .order_by(CONSENT.c.expires_at)
@@ -220,55 +211,27 @@ class RetentionRepository(RetentionCounts):
             .returning(CONSENT.c.purpose, CONSENT.c.subject_id)
         ).all()
         subjects = sorted({row.subject_id for row in removed if row.subject_id})
-        queued = [
-            {"subject_id": subject_id, "consent_id": None, "queued_at": now}
-            for subject_id in subjects
-        ]
+        queued = [{"subject_id": subject_id, "queued_at": now} for subject_id in subjects]
         if queued:
-            ids_to_rows(self.session, insert(SWEEP_QUEUE), queued)
+            ids_to_rows(self.session, insert(SHRED_QUEUE), queued)
         return SweptBatch(consents_removed=Counter(row.purpose for row in removed))
 
-    def take_queued(self, limit: int) -> Queued:
-        """Take up to `limit` entries off the sweep queue.
+    def take_queued(self, limit: int) -> list[str]:
+        """Take up to `limit` entries off the shred queue; return their subjects, once each.
 
-        On PostgreSQL, entries another connection has taken are skipped (SKIP LOCKED).
-        The entries are gone when the transaction commits, so a failure leaves them.
+        On PostgreSQL, entries another shredder has taken are skipped (SKIP LOCKED).
+        The entries are gone when the transaction commits, so a shredder that fails
+        leaves them for the next.
         """
-        chosen = select(self._address(SWEEP_QUEUE)).select_from(SWEEP_QUEUE).limit(limit)
+        chosen = select(self._address(SHRED_QUEUE)).select_from(SHRED_QUEUE).limit(limit)
         if self._postgres:
             chosen = chosen.with_for_update(skip_locked=True)
-        taken = self.session.execute(
-            delete(SWEEP_QUEUE)
-            .where(self._at(SWEEP_QUEUE, chosen))
-            .returning(SWEEP_QUEUE.c.subject_id, SWEEP_QUEUE.c.consent_id)
-        ).all()
-        return Queued(
-            entries=len(taken),
-            subjects=sorted({row.subject_id for row in taken if row.subject_id}),
-            consents=sorted({row.consent_id for row in taken if row.consent_id}),
+        taken = self.session.scalars(
+            delete(SHRED_QUEUE)
+            .where(self._at(SHRED_QUEUE, chosen))
+            .returning(SHRED_QUEUE.c.subject_id)
         )
-
-    def delete_expired_consents(self, consent_ids: Sequence[str], now: datetime) -> Counter[str]:
-        """Delete those of these consent records that have expired; count them per purpose.
-
-        A record another transaction holds (a withdrawal) is skipped, not waited for:
-        waiting could deadlock with a withdrawal that holds it and waits for one of
-        this transaction's rows. A later sweep finds it with no response left (bare).
-        """
-        removed: Counter[str] = Counter()
-        for chunk in chunks(self.session, list(consent_ids)):
-            expired = select(self._address(CONSENT)).where(
-                among(self.session, CONSENT.c.id, chunk), CONSENT.c.expires_at <= now
-            )
-            if self._postgres:
-                self._without_jit()
-                expired = expired.with_for_update(skip_locked=True)
-            removed.update(
-                self.session.scalars(
-                    delete(CONSENT).where(self._at(CONSENT, expired)).returning(CONSENT.c.purpose)
-                )
-            )
-        return removed
+        return sorted(set(taken))
 
     def requeue_held(self, subject_ids: Sequence[str], now: datetime) -> int:
         """Queue again those of these subjects that have a row and nothing naming it.
@@ -279,21 +242,20 @@ class RetentionRepository(RetentionCounts):
         """
         queued = 0
         for chunk in chunks(self.session, list(subject_ids)):
-            still_empty = select(SUBJECT.c.id, literal(None, String), _moment(now)).where(
+            still_empty = select(SUBJECT.c.id, _moment(now)).where(
                 among(self.session, SUBJECT.c.id, chunk),
                 ~exists().where(RESPONSE.c.subject_id == SUBJECT.c.id),
                 ~exists().where(CONSENT.c.subject_id == SUBJECT.c.id),
             )
-            statement = insert(SWEEP_QUEUE).from_select(
-                ["subject_id", "consent_id", "queued_at"], still_empty
-            )
+            statement = insert(SHRED_QUEUE).from_select(["subject_id", "queued_at"], still_empty)
             # RETURNING to count them: psycopg gives no row count for INSERT ... SELECT here.
-            queued += len(self.session.scalars(statement.returning(SWEEP_QUEUE.c.subject_id)).all())
+            queued += len(self.session.scalars(statement.returning(SHRED_QUEUE.c.subject_id)).all())
         return queued
 
     def count_queued(self) -> int:
-        """Count the entries waiting in the sweep queue."""
-        return int(self.session.scalar(select(func.count()).select_from(SWEEP_QUEUE)) or 0)
+        """Count the subjects waiting in the shred queue."""
+        query = select(func.count(func.distinct(SHRED_QUEUE.c.subject_id)))
+        return int(self.session.scalar(query) or 0)
 
     def delete_emptied_subjects(
         self, candidates: Sequence[str], now: datetime, reason: str
@@ -346,7 +308,9 @@ class RetentionRepository(RetentionCounts):
         of the whole consent table (bench_sweep.py, batches of 20,000: 16,000-20,000 rows/s
         against 28,000-29,000 with the lookups).
         """
-        consent = select(CONSENT.c.id, CONSENT.c.expires_at)
+        consent = select(
+            self._address(CONSENT).label("address"), CONSENT.c.id, CONSENT.c.expires_at
+        )
         if self._postgres:
             # LIMIT 1 (the key is unique) keeps the planner from flattening it into a join.
             own = consent.where(CONSENT.c.id == RESPONSE.c.consent_id).limit(1)
@@ -356,7 +320,7 @@ class RetentionRepository(RetentionCounts):
 
     def _picked_columns(
         self,
-        consent_id: ColumnElement[Any],
+        consent_address: ColumnElement[Any],
         consent_live: ColumnElement[bool],
         anonymise: Sequence[str],
     ) -> Select[Any]:
@@ -364,7 +328,7 @@ class RetentionRepository(RetentionCounts):
             self._address(RESPONSE).label("ref"),
             RESPONSE.c.purpose,
             RESPONSE.c.subject_id,
-            consent_id.label("consent_id"),
+            consent_address.label("consent_ref"),
             consent_live.label("consent_live"),
             RESPONSE.c.purpose.in_(list(anonymise)).label("anonymise"),
         )
@@ -398,19 +362,40 @@ class RetentionRepository(RetentionCounts):
             .returning(RESPONSE.c.purpose)
             .cte("anonymised")
         )
-        queued = self._queue_leftovers(picked, now).cte("queued")
+        # Consents another transaction holds (a withdrawal) are skipped, not waited
+        # for: a later sweep finds them bare. Waiting could deadlock with a withdrawal
+        # that holds its consent and waits for one of this batch's responses.
+        expired_consents = (
+            select(self._address(CONSENT).label("address"))
+            .select_from(CONSENT)
+            .where(
+                self._at(CONSENT, select(picked.c.consent_ref).where(~picked.c.consent_live)),
+                CONSENT.c.expires_at <= now,
+            )
+            .with_for_update(skip_locked=True)
+        )
+        consents = (
+            delete(CONSENT)
+            .where(self._at(CONSENT, expired_consents))
+            .returning(CONSENT.c.purpose)
+            .cte("consents")
+        )
+        queued = self._queue_candidates(select(picked.c.subject_id), picked, now).cte("queued")
         outcome = union_all(
-            _tally(_DELETED, deleted.c.purpose), _tally(_ANONYMISED, anonymised.c.purpose)
+            _tally(_DELETED, deleted.c.purpose),
+            _tally(_ANONYMISED, anonymised.c.purpose),
+            _tally(_CONSENT, consents.c.purpose),
         ).add_cte(queued)
         return _swept(self.session.execute(outcome).all())
 
-    def _queue_leftovers(self, picked: Any, now: datetime) -> Any:
-        """Queue, for picked rows with no consent still standing, the record and the subject."""
-        leftovers = select(picked.c.subject_id, picked.c.consent_id, _moment(now)).where(
-            ~picked.c.consent_live,
-            (picked.c.subject_id.is_not(None)) | (picked.c.consent_id.is_not(None)),
+    def _queue_candidates(self, columns: Select[Any], picked: Any, now: datetime) -> Any:
+        """Queue the subjects of picked rows that held no consent still standing."""
+        candidates = (
+            columns.add_columns(_moment(now))
+            .where(~picked.c.consent_live, picked.c.subject_id.is_not(None))
+            .distinct()
         )
-        return insert(SWEEP_QUEUE).from_select(["subject_id", "consent_id", "queued_at"], leftovers)
+        return insert(SHRED_QUEUE).from_select(["subject_id", "queued_at"], candidates)
 
     def _sweep_responses_in_steps(self, pick: Select[Any], now: datetime) -> SweptBatch:
         """Run a batch on SQLite: pick into a temporary table, then a statement per step."""
@@ -427,7 +412,15 @@ class RetentionRepository(RetentionCounts):
             .where(self._at(RESPONSE, select(picked.c.ref).where(picked.c.anonymise)))
             .values(self._anonymised(now))
         )
-        batch = SweptBatch()
+        consents = self.session.scalars(
+            delete(CONSENT)
+            .where(
+                self._at(CONSENT, select(picked.c.consent_ref).where(~picked.c.consent_live)),
+                CONSENT.c.expires_at <= now,
+            )
+            .returning(CONSENT.c.purpose)
+        )
+        batch = SweptBatch(consents_removed=Counter(consents))
         per_mode = select(picked.c.anonymise, picked.c.purpose, func.count())
         for anonymise, purpose, count in self.session.execute(
             per_mode.group_by(picked.c.anonymise, picked.c.purpose)
@@ -439,7 +432,7 @@ class RetentionRepository(RetentionCounts):
         ):
             # SQLite runs one writer at a time; anything else is a bug, so roll back.
             raise RuntimeError("rows picked by the sweep changed under it")
-        self.session.execute(self._queue_leftovers(picked, now))
+        self.session.execute(self._queue_candidates(select(picked.c.subject_id), picked, now))
         # Emptied with the batch, so no subject id outlives it there (a failed batch
         # rolls its rows back with everything else).
         self.session.execute(delete(picked))
@@ -482,7 +475,11 @@ def _tally(kind: str, purpose: ColumnElement[Any]) -> Select[Any]:
 def _swept(rows: Sequence[Any]) -> SweptBatch:
     """Collect the (kind, purpose, count) rows of a PostgreSQL batch."""
     batch = SweptBatch()
-    tallies = {_DELETED: batch.deleted, _ANONYMISED: batch.anonymised}
+    tallies = {
+        _DELETED: batch.deleted,
+        _ANONYMISED: batch.anonymised,
+        _CONSENT: batch.consents_removed,
+    }
     for kind, purpose, count in rows:
         tallies[kind][purpose] = count
     return batch
@@ -490,4 +487,4 @@ def _swept(rows: Sequence[Any]) -> SweptBatch:
 
 def _moment(now: datetime) -> ColumnElement[datetime]:
     """Bind a moment as the shred queue's column type stores it."""
-    return bindparam(None, now, type_=SWEEP_QUEUE.c.queued_at.type)
+    return bindparam(None, now, type_=SHRED_QUEUE.c.queued_at.type)

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from feedbackvault.app import Services
 from feedbackvault.services.retention import SweepReport
-from tests.retention.test_retention_sweep_queue import RESPONDENT, key_count, subject_ids
+from tests.retention.test_retention_shred_queue import RESPONDENT, key_count, subject_ids
 from tests.support import FrozenClock, submission
 
 
