@@ -110,8 +110,14 @@ class Response(DataBase):
         # Everything an aggregate reads, led by the survey and ordered by month and score:
         # SQLite answers a survey's scores from this index alone, in group order, without
         # touching the wide rows (ciphertexts) or sorting (bench_scores.py: 626 -> ~150 ms
-        # at 1,000,000 rows). PostgreSQL's parallel scan is as fast either way.
-        Index("ix_response_aggregate", *AGGREGATE_INDEX_COLUMNS),
+        # at 1,000,000 rows). PostgreSQL's parallel scan is as fast either way. Partial:
+        # no aggregate counts an anonymised row, so anonymising adds no entry (0007).
+        Index(
+            "ix_response_aggregate",
+            *AGGREGATE_INDEX_COLUMNS,
+            postgresql_where=text("anonymised_at IS NULL"),
+            sqlite_where=text("anonymised_at IS NULL"),
+        ),
         # Partial: an anonymised row has no subject, no consent and no expiry to sweep,
         # so anonymising it adds no entry to these three (bench_sweep.py). Lookups by
         # subject or consent, the consent foreign key's SET NULL probes included, and the
