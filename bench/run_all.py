@@ -45,6 +45,8 @@ Figure = dict[str, Any]
 
 def _sweep(result: dict[str, Any]) -> list[Figure]:
     dialect, rate = result.get("dialect"), result.get("rows_per_second")
+    low, high = result.get("rows_per_second_min", rate), result.get("rows_per_second_max", rate)
+    batch = result.get("batch_size")
     on_pg = dialect == "postgresql"
     return [
         {
@@ -56,7 +58,7 @@ def _sweep(result: dict[str, Any]) -> list[Figure]:
             "ratio": None,
             "target": f">= {SWEEP_TARGET:,}/s on PostgreSQL" if on_pg else "(PostgreSQL target)",
             "met": (rate is not None and rate >= SWEEP_TARGET) if on_pg else None,
-            "detail": f"{result.get('seconds')} s, batch {result.get('batch_size')}",
+            "detail": f"median of {result.get('trials', 1)} ({low}-{high}/s), batch {batch}",
         }
     ]
 
