@@ -9,7 +9,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -131,9 +130,10 @@ class Response(DataBase):
     # No foreign key (migration 0005): erasure and the sweep delete a subject only together
     # with, or after, everything that names it.
     subject_id: Mapped[str | None] = mapped_column(String(36))
-    # A consent record deleted behind the application's back still unlinks its responses:
-    # aggregates count a response only while it has one (migration 0005).
-    consent_id: Mapped[str | None] = mapped_column(ForeignKey("consent.id", ondelete="SET NULL"))
+    # No foreign key: a trigger unlinks the responses of a deleted consent record, so one
+    # deleted behind the application's back drops them from aggregates, which count a
+    # response only while it has one (migration 0008).
+    consent_id: Mapped[str | None] = mapped_column(String(36))
     survey_id: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str] = mapped_column(String(64))
     touchpoint: Mapped[str | None] = mapped_column(String(40))
