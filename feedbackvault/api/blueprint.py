@@ -47,7 +47,29 @@ def check_address() -> None:
 
 
 class StrictJsonParser(FlaskParser):
-    """Refuse bodies that are not JSON with 415, instead of reading them as empty."""
+    """Refuse bodies that are not JSON with 415, instead of reading them as empty.
+
+    A JSON body schema with a `quick_load(body)` method is tried that way first: it
+    returns what `load` would for a body it finds well formed, and None for anything
+    else, which then goes through webargs and marshmallow for their exact 422 messages.
+    """
+
+    def parse(
+        self,
+        argmap: Any,
+        req: flask.Request | None = None,
+        *,
+        location: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Parse the request's arguments, quickly where the schema offers it."""
+        quick_load = getattr(argmap, "quick_load", None)
+        if quick_load is not None and location == "json" and kwargs.get("validate") is None:
+            body = self.load_json(req or flask.request, argmap)
+            loaded = quick_load(body)
+            if loaded is not None:
+                return loaded
+        return super().parse(argmap, req, location=location, **kwargs)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):

@@ -176,19 +176,20 @@ class CollectionService:
         *,
         recheck: bool = True,
     ) -> None:
-        # Pipelined, the inserts and the audit head's read go in one round trip.
-        with self.stores.data() as unit, unit.pipelined():
+        # Pipelined (PostgreSQL): the inserts go out with the audit head's read, and the
+        # rest with the COMMIT.
+        with self.stores.submission_data() as unit:
             subject_id = response["subject_id"]
             if subject is not None and subject.created:
-                unit.consents.add_subject(subject.subject_id, consent["recorded_at"])
+                unit.rows.add_subject(subject.subject_id, consent["recorded_at"])
             elif subject is not None:
                 # A returning respondent: the sweep or an erasure may be shredding this
                 # subject right now. Holding its row settles who goes first.
-                held = unit.consents.hold_subject(subject.subject_id, consent["recorded_at"])
+                held = unit.rows.hold_subject(subject.subject_id, consent["recorded_at"])
                 if not held and recheck:
                     raise SubjectGone
-            unit.consents.add(consent)
-            unit.responses.add(response)
+            unit.rows.add_consent(consent)
+            unit.rows.add_response(response)
             unit.audit.append(
                 at=consent["recorded_at"],
                 actor=actor,

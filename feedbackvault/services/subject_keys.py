@@ -10,12 +10,15 @@ from feedbackvault.crypto.blind_index import BlindIndex, IdentifierKind
 from feedbackvault.crypto.envelope import generate_dek, unwrap_dek, wrap_dek
 from feedbackvault.crypto.keys import KeyProvider
 from feedbackvault.domain.clock import Clock
+from feedbackvault.storage.key_repository import WrappedKey
 from feedbackvault.storage.keystore_models import SubjectKey
-from feedbackvault.storage.units import KeyUnit, Stores
+from feedbackvault.storage.units import KeyUnit, Stores, SubmissionKeyUnit
 
 IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = ("email", "customer_id")
 # Every subject starts on data-key version 1; a re-key would add version 2.
 FIRST_DEK_VERSION = 1
+# A key-store unit of either kind: a session's, or a submission's on the driver's cursor.
+AnyKeyUnit = KeyUnit | SubmissionKeyUnit
 
 
 class IdentifierRace(Exception):
@@ -51,7 +54,7 @@ class SubjectKeys:
         }
 
     def owners(
-        self, unit: KeyUnit, digests: Mapping[IdentifierKind, bytes]
+        self, unit: AnyKeyUnit, digests: Mapping[IdentifierKind, bytes]
     ) -> dict[IdentifierKind, str]:
         """Return, per identifier kind given, the subject it is indexed to (one query)."""
         found = unit.keys.find_subjects(self.index.version, digests)
@@ -69,15 +72,15 @@ class SubjectKeys:
         a crash in between leaves an unused key, never unreadable data.
         """
         digests = self.digests(identifiers)
-        with stores.keys() as unit:
+        # Pipelined whole (PostgreSQL): the new key goes out with its index entries.
+        with stores.submission_keys() as unit:
             owners = self.owners(unit, digests)
             subject = self.open(unit, next(iter(owners.values()))) if owners else None
             missing = {kind: d for kind, d in digests.items() if kind not in owners}
             if subject is not None and not missing:
                 return subject
-            with unit.pipelined():  # the new key and its index entries in one round trip
-                subject = subject or self.create(unit)
-                indexed = unit.keys.add_lookups(self.index.version, subject.subject_id, missing)
+            subject = subject or self.create(unit)
+            indexed = unit.keys.add_lookups(self.index.version, subject.subject_id, missing)
             if not indexed:
                 # Another transaction indexed one of these identifiers since our read;
                 # leaving the block with an exception rolls the whole unit back.
@@ -92,12 +95,12 @@ class SubjectKeys:
             else:
                 unit.keys.remove_lookups(self.index.version, subject.subject_id, subject.indexed)
 
-    def create(self, unit: KeyUnit) -> OpenSubject:
+    def create(self, unit: AnyKeyUnit) -> OpenSubject:
         """Create a new pseudonymous subject with a fresh wrapped data key."""
         subject = self.add_key_version(unit, str(uuid.uuid4()), FIRST_DEK_VERSION)
         return replace(subject, created=True)
 
-    def add_key_version(self, unit: KeyUnit, subject_id: str, dek_version: int) -> OpenSubject:
+    def add_key_version(self, unit: AnyKeyUnit, subject_id: str, dek_version: int) -> OpenSubject:
         """Store a fresh data key for a subject under the active KEK and open it."""
         dek, kek = generate_dek(), self.provider.active_kek()
         wrapped = wrap_dek(kek, dek, subject_id=subject_id, dek_version=dek_version)
@@ -112,7 +115,7 @@ class SubjectKeys:
         )
         return OpenSubject(subject_id, dek_version, dek)
 
-    def open(self, unit: KeyUnit, subject_id: str) -> OpenSubject | None:
+    def open(self, unit: AnyKeyUnit, subject_id: str) -> OpenSubject | None:
         """Unwrap a subject's newest data key, or None when it was shredded."""
         key = unit.keys.key_of(subject_id)
         if key is None:
@@ -127,7 +130,7 @@ class SubjectKeys:
         """Destroy a subject's data keys and index entries; return how many of each."""
         return unit.shred.destroy([subject_id])
 
-    def unwrap(self, key: SubjectKey) -> OpenSubject:
+    def unwrap(self, key: SubjectKey | WrappedKey) -> OpenSubject:
         """Open one stored data key with the KEK that wraps it."""
         kek = self.provider.kek(key.kek_id)
         dek = unwrap_dek(

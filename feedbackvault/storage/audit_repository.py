@@ -17,6 +17,7 @@ from feedbackvault.storage.data_models import (
     AuditEntry,
 )
 from feedbackvault.storage.driver_statements import (
+    DriverCursor,
     DriverStatement,
     driver_cursor,
     insert_row,
@@ -51,6 +52,49 @@ def _append_statements(dialect: Dialect) -> _AppendStatements:
     )
 
 
+class AuditAppender:
+    """Appends to the audit log on one transaction's driver cursor."""
+
+    def __init__(self, cursor: DriverCursor) -> None:
+        self.cursor = cursor
+        self.statements = _append_statements(cursor.dialect)
+
+    def append(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject_ref: str | None = None,
+        request_id: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> AuditRecord:
+        """Append one entry, serialised on the chain head; return it as a plain record.
+
+        Three statements (lock and read the head, insert, move the head): every write
+        use case pays for this.
+        """
+        ((seq, prev_hash),) = self.cursor.fetchall(self.statements.lock_head, {"id": HEAD_ID})
+        unsealed = AuditRecord(
+            seq=seq + 1,
+            at=at,
+            actor=actor,
+            action=action,
+            subject_ref=subject_ref,
+            request_id=request_id,
+            details=canonical_details(details or {}),
+            prev_hash=prev_hash,
+            hash="",
+        )
+        record = replace(unsealed, hash=record_hash(unsealed))
+        # A shallow copy: asdict() would deep-copy every string and datetime.
+        self.cursor.run(self.statements.insert_entry, dict(vars(record)))
+        self.cursor.run(
+            self.statements.move_head, {"seq": record.seq, "hash": record.hash, "id": HEAD_ID}
+        )
+        return record
+
+
 class AuditRepository:
     """The audit log inside one data transaction."""
 
@@ -69,33 +113,21 @@ class AuditRepository:
     ) -> AuditEntry:
         """Append one entry in the caller's transaction, serialised on the chain head.
 
-        Three statements on the driver's cursor (lock and read the head, insert, move
-        the head): every write use case pays for this. The entry returned is a
-        detached copy of the row, for its hash and sequence number.
+        The statements run on the driver's cursor (`AuditAppender`). The entry returned
+        is a detached copy of the row, for its hash and sequence number.
         """
         # Pending ORM changes go first, as a query would autoflush them: rows are then
         # always locked before the head, never after it, so appends cannot deadlock.
         self.session.flush()
-        cursor = driver_cursor(self.session)
-        statements = _append_statements(cursor.dialect)
-        ((seq, prev_hash),) = cursor.fetchall(statements.lock_head, {"id": HEAD_ID})
-        unsealed = AuditRecord(
-            seq=seq + 1,
+        record = AuditAppender(driver_cursor(self.session)).append(
             at=at,
             actor=actor,
             action=action,
             subject_ref=subject_ref,
             request_id=request_id,
-            details=canonical_details(details or {}),
-            prev_hash=prev_hash,
-            hash="",
+            details=details,
         )
-        record = replace(unsealed, hash=record_hash(unsealed))
-        # A shallow copy: asdict() would deep-copy every string and datetime.
-        values = dict(vars(record))
-        cursor.run(statements.insert_entry, values)
-        cursor.run(statements.move_head, {"seq": record.seq, "hash": record.hash, "id": HEAD_ID})
-        return AuditEntry(**values)
+        return AuditEntry(**vars(record))
 
     def head(self) -> tuple[int, str]:
         """Return the sequence number and hash of the newest entry."""

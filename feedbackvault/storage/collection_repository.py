@@ -24,6 +24,7 @@ from feedbackvault.storage.data_models import (
     Response,
 )
 from feedbackvault.storage.driver_statements import (
+    DriverCursor,
     DriverStatement,
     driver_cursor,
     insert_row,
@@ -100,16 +101,16 @@ def _inserts(dialect: Dialect) -> _Inserts:
     )
 
 
-class ConsentRepository:
-    """Consent records inside one data transaction."""
+class SubmissionRows:
+    """The rows of a submission, written on one transaction's driver cursor."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, cursor: DriverCursor) -> None:
+        self.cursor = cursor
+        self.inserts = _inserts(cursor.dialect)
 
     def add_subject(self, subject_id: str, created_at: datetime) -> None:
         """Insert the row of a subject created by this use case."""
-        cursor = driver_cursor(self.session)
-        cursor.run(_inserts(cursor.dialect).subject, {"id": subject_id, "created_at": created_at})
+        self.cursor.run(self.inserts.subject, {"id": subject_id, "created_at": created_at})
 
     def hold_subject(self, subject_id: str, created_at: datetime) -> bool:
         """Keep a known subject's row from being deleted until the transaction ends.
@@ -119,11 +120,34 @@ class ConsentRepository:
         that key before looking the subject up again. While the row is held, the sweep
         (SKIP LOCKED) passes the subject over and erasure waits for the commit.
         """
-        cursor = driver_cursor(self.session)
-        inserted = cursor.fetchall(
-            _inserts(cursor.dialect).subject_held, {"id": subject_id, "created_at": created_at}
-        )
-        return not inserted
+        values = {"id": subject_id, "created_at": created_at}
+        return not self.cursor.fetchall(self.inserts.subject_held, values)
+
+    def add_consent(self, consent: ConsentRow) -> None:
+        """Insert a consent record."""
+        self.cursor.run(self.inserts.consent, consent)
+
+    def add_response(self, response: ResponseRow) -> None:
+        """Insert a response."""
+        self.cursor.run(self.inserts.response, response)
+
+
+class ConsentRepository:
+    """Consent records inside one data transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_subject(self, subject_id: str, created_at: datetime) -> None:
+        """Insert the row of a subject created by this use case."""
+        SubmissionRows(driver_cursor(self.session)).add_subject(subject_id, created_at)
+
+    def hold_subject(self, subject_id: str, created_at: datetime) -> bool:
+        """Keep a known subject's row from being deleted until the transaction ends.
+
+        See `SubmissionRows.hold_subject`.
+        """
+        return SubmissionRows(driver_cursor(self.session)).hold_subject(subject_id, created_at)
 
     def existing_subjects(self, subject_ids: Sequence[str]) -> set[str]:
         """Return those of these subject ids that have a subject row."""
@@ -134,8 +158,7 @@ class ConsentRepository:
 
     def add(self, consent: ConsentRow) -> None:
         """Insert a consent record."""
-        cursor = driver_cursor(self.session)
-        cursor.run(_inserts(cursor.dialect).consent, consent)
+        SubmissionRows(driver_cursor(self.session)).add_consent(consent)
 
     def get_for_update(self, consent_id: str) -> Consent | None:
         """Load a consent record and lock it until the transaction ends."""
@@ -152,8 +175,7 @@ class ResponseRepository:
 
     def add(self, response: ResponseRow) -> None:
         """Insert a response."""
-        cursor = driver_cursor(self.session)
-        cursor.run(_inserts(cursor.dialect).response, response)
+        SubmissionRows(driver_cursor(self.session)).add_response(response)
 
     def delete_for_consent(self, consent_id: str) -> int:
         """Delete every response given under one consent and count them."""

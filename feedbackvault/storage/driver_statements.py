@@ -21,7 +21,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -84,6 +84,10 @@ def prepare(dialect: Dialect, sql: str, types: Mapping[str, TypeEngine[Any]]) ->
     return DriverStatement(_MARKER.sub(marker, sql), names, processors)
 
 
+# Ends a transaction from inside a pipeline (DriverCursor.queue_commit).
+_COMMIT = DriverStatement("COMMIT", (), ())
+
+
 def insert_row(
     dialect: Dialect,
     table: Table,
@@ -108,15 +112,16 @@ def insert_row(
 
 
 class DriverCursor:
-    """The driver cursor of one session's transaction (the session begins it on first use)."""
+    """The driver cursor of one transaction: a session's (begun on first use) or a connection's."""
 
-    def __init__(self, session: Session) -> None:
-        connection = session.connection()
+    def __init__(self, owner: Session | Connection) -> None:
+        connection = owner.connection() if isinstance(owner, Session) else owner
         self.dialect = connection.dialect
         self._connection = connection.connection.dbapi_connection
-        assert self._connection is not None, "a session's connection is open while it is used"
+        assert self._connection is not None, "a connection is open while it is used"
         self._cursor = self._connection.cursor()
         self._driver_error: type[Exception] = self.dialect.loaded_dbapi.Error
+        self._pipelines = 0  # how many pipelines are open around the statements run
 
     def run(self, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
         """Execute one statement; return the cursor, to fetch what it returned."""
@@ -140,12 +145,28 @@ class DriverCursor:
         pipelined = getattr(self._connection, "pipeline", None)
         try:
             with pipelined() if pipelined is not None else nullcontext():
-                yield
+                self._pipelines += pipelined is not None
+                try:
+                    yield
+                finally:
+                    self._pipelines -= pipelined is not None
         except self._driver_error as exc:
             # A statement's failure surfaces when the pipeline syncs, at its end.
             raise DBAPIError.instance(
                 None, None, exc, self._driver_error, hide_parameters=True
             ) from exc
+
+    def queue_commit(self) -> None:
+        """Queue COMMIT in a running pipeline, so the pipeline's closing sync carries it.
+
+        psycopg's own `commit()` in a pipeline syncs at once, and the pipeline then syncs
+        again as it closes: a round trip each. Queued here, the driver learns from the
+        server's answer that the transaction ended, and the owner's commit afterwards
+        has nothing left to send. Outside a pipeline (SQLite) this does nothing: the
+        owner commits as usual.
+        """
+        if self._pipelines:
+            self.run(_COMMIT, {})
 
     def _translated(self, statement: DriverStatement, exc: Exception) -> Exception:
         return DBAPIError.instance(

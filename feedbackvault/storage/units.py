@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.aggregate_repository import AggregateRepository
-from feedbackvault.storage.audit_repository import AuditRepository
+from feedbackvault.storage.audit_repository import AuditAppender, AuditRepository
 from feedbackvault.storage.bulk import KeyShredRepository
-from feedbackvault.storage.collection_repository import ConsentRepository, ResponseRepository
+from feedbackvault.storage.collection_repository import (
+    ConsentRepository,
+    ResponseRepository,
+    SubmissionRows,
+)
 from feedbackvault.storage.database import Databases
-from feedbackvault.storage.driver_statements import driver_cursor
+from feedbackvault.storage.driver_statements import DriverCursor, driver_cursor
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
-from feedbackvault.storage.key_repository import KeyRepository
+from feedbackvault.storage.key_repository import KeyRepository, KeyRows
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository
 from feedbackvault.storage.retention_repository import RetentionRepository
 from feedbackvault.storage.subject_data_repository import SubjectDataRepository
@@ -59,6 +63,35 @@ class KeyUnit:
         return driver_cursor(self.session).pipeline()
 
 
+@dataclass
+class SubmissionDataUnit:
+    """One data transaction of a submission: its rows and audit entry on the driver's cursor."""
+
+    cursor: DriverCursor
+
+    def __post_init__(self) -> None:
+        self.rows = SubmissionRows(self.cursor)
+        self.audit = AuditAppender(self.cursor)
+
+
+@dataclass
+class SubmissionKeyUnit:
+    """One key-store transaction of a submission, on the driver's cursor."""
+
+    cursor: DriverCursor
+
+    def __post_init__(self) -> None:
+        self.keys = KeyRows(self.cursor)
+
+
+@contextmanager
+def _committed_in_pipeline(cursor: DriverCursor) -> Iterator[None]:
+    """Pipeline the whole block and queue its COMMIT last, where the driver can."""
+    with cursor.pipeline():
+        yield
+        cursor.queue_commit()
+
+
 class Stores:
     """Open units of work on the data database and the key store."""
 
@@ -88,6 +121,30 @@ class Stores:
         """Run one transaction on the key store."""
         with self.databases.keys() as session:
             yield KeyUnit(session)
+
+    @contextmanager
+    def submission_data(self) -> Iterator[SubmissionDataUnit]:
+        """Run one data transaction of a submission, pipelined with its COMMIT (PostgreSQL).
+
+        On a plain connection rather than a session: a submission's statements all run
+        on the driver's cursor, and a session's begin, commit and close cost ~8% of a
+        submission (py-spy). The COMMIT goes in the pipeline's last round trip.
+        """
+        with self.databases.data_connection() as connection:
+            cursor = DriverCursor(connection)
+            with _committed_in_pipeline(cursor):
+                yield SubmissionDataUnit(cursor)
+
+    @contextmanager
+    def submission_keys(self) -> Iterator[SubmissionKeyUnit]:
+        """Run one key-store transaction of a submission on a plain connection, pipelined.
+
+        A read the code waits for costs a round trip; writes go out with the next one.
+        """
+        with self.databases.keys_connection() as connection:
+            cursor = DriverCursor(connection)
+            with _committed_in_pipeline(cursor):
+                yield SubmissionKeyUnit(cursor)
 
     @property
     def dialect(self) -> str:

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from feedbackvault.api.limits import token_key
 from feedbackvault.app import Services, create_app
 from feedbackvault.settings import Settings, SettingsError
+from tests.security.live_server import free_port
 from tests.support import FrozenClock, bearer, row_counts, submission
 
 RESPONSES = "/api/v1/responses"
@@ -148,3 +149,37 @@ def test_bad_limit_settings_are_refused(tmp_path: Path, name: str, value: str) -
     env = {"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path), f"FEEDBACKVAULT_{name}": value}
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
+
+
+def test_counted_answers_describe_the_shortest_window_and_reads_get_no_counts(
+    limited: Services, limited_client: FlaskClient
+) -> None:
+    token = limited.tokens.create("collector", "front-end")
+    accepted = limited_client.post(RESPONSES, json=submission(), headers=bearer(token))
+    assert (accepted.headers["X-RateLimit-Limit"], accepted.headers["X-RateLimit-Remaining"]) == (
+        "3",
+        "2",
+    )
+    assert int(accepted.headers["X-RateLimit-Reset"]) > 0
+    assert "Retry-After" not in accepted.headers
+    read = limited_client.get("/api/v1/purposes", headers=bearer(token))
+    assert "X-RateLimit-Limit" not in read.headers
+
+
+def test_with_redis_unreachable_each_worker_still_enforces_the_limit_in_memory(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    pytest.importorskip("redis")
+    unreachable = dataclasses.replace(
+        settings,
+        rate_limit_per_token="3/minute",
+        rate_limit_storage=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+    )
+    services = Services.build(unreachable, clock=clock)
+    try:
+        client = create_app(services=services).test_client()
+        token = services.tokens.create("collector", "front-end")
+        statuses = [post_from(client, token) for _ in range(4)]
+    finally:
+        services.databases.dispose()
+    assert statuses == [201, 201, 201, 429]

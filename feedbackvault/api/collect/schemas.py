@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -44,6 +45,32 @@ class AnswersSchema(ma.Schema):
     comment = ma.fields.String(validate=validate.Length(1, MAX_COMMENT_LENGTH))
 
 
+def load_fields(
+    fields: Mapping[str, ma.fields.Field[Any]], values: object
+) -> dict[str, Any] | None:
+    """Load a JSON object field by field, as `Schema.load` would; None unless it is clean.
+
+    Each value goes through its own field's `deserialize` (the same conversion and
+    validators). Anything `load` would refuse or treat specially (not an object, an
+    unknown key, a missing required field, a failing value) gives None.
+    """
+    if type(values) is not dict or not values.keys() <= fields.keys():
+        return None
+    loaded: dict[str, Any] = {}
+    for name, field in fields.items():
+        if name not in values:
+            if field.required:
+                return None
+        elif isinstance(field, ma.fields.Nested):
+            nested = load_fields(field.schema.fields, values[name])
+            if nested is None:
+                return None
+            loaded[name] = nested
+        else:
+            loaded[name] = field.deserialize(values[name], name, values)
+    return loaded
+
+
 class SubmissionSchema(ma.Schema):
     """A consented response."""
 
@@ -54,6 +81,19 @@ class SubmissionSchema(ma.Schema):
     answers = ma.fields.Nested(AnswersSchema, required=True)
     touchpoint = ma.fields.String(validate=TOUCHPOINT)
     locale = ma.fields.String(validate=LOCALE)
+
+    def quick_load(self, body: object) -> Submission | None:
+        """Load a well-formed body without the schema's machinery; None: call `load`.
+
+        webargs and `Schema.load` cost ~9% of a submission (py-spy) for what is, on
+        nearly every request, a handful of field conversions. Bodies that would be
+        refused take the full path, so every 422 document stays exactly as it was.
+        """
+        try:
+            data = load_fields(self.fields, body)
+        except ma.ValidationError:
+            return None
+        return None if data is None else self.to_submission(data)
 
     @ma.post_load
     def to_submission(self, data: dict[str, Any], **_kwargs: Any) -> Submission:
