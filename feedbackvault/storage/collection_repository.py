@@ -26,7 +26,6 @@ from feedbackvault.storage.data_models import (
 from feedbackvault.storage.driver_statements import (
     DriverCursor,
     DriverStatement,
-    driver_cursor,
     insert_row,
     once_per_dialect,
 )
@@ -138,27 +137,12 @@ class ConsentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_subject(self, subject_id: str, created_at: datetime) -> None:
-        """Insert the row of a subject created by this use case."""
-        SubmissionRows(driver_cursor(self.session)).add_subject(subject_id, created_at)
-
-    def hold_subject(self, subject_id: str, created_at: datetime) -> bool:
-        """Keep a known subject's row from being deleted until the transaction ends.
-
-        See `SubmissionRows.hold_subject`.
-        """
-        return SubmissionRows(driver_cursor(self.session)).hold_subject(subject_id, created_at)
-
     def existing_subjects(self, subject_ids: Sequence[str]) -> set[str]:
         """Return those of these subject ids that have a subject row."""
         rows = self.session.connection().execute(
             select(SUBJECT.c.id).where(SUBJECT.c.id.in_(list(subject_ids)))
         )
         return {str(subject_id) for subject_id in rows.scalars()}
-
-    def add(self, consent: ConsentRow) -> None:
-        """Insert a consent record."""
-        SubmissionRows(driver_cursor(self.session)).add_consent(consent)
 
     def get_for_update(self, consent_id: str) -> Consent | None:
         """Load a consent record and lock it until the transaction ends."""
@@ -172,10 +156,6 @@ class ResponseRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    def add(self, response: ResponseRow) -> None:
-        """Insert a response."""
-        SubmissionRows(driver_cursor(self.session)).add_response(response)
 
     def delete_for_consent(self, consent_id: str) -> int:
         """Delete every response given under one consent and count them."""

@@ -2,18 +2,19 @@
 
 The sweep has to keep up with tens of thousands of expired rows a second, so rows
 do not travel to Python and back: a batch is a few statements that pick, lock,
-delete or anonymise, and return only counts per purpose and the ids of subjects
-that may have been left with nothing.
+delete or anonymise, put the subjects that may have been left with nothing on the
+shred queue (`shred_queue.py`) and return only counts per purpose.
 
 On PostgreSQL the responses of a batch are one statement of data-modifying CTEs.
 Rows are locked with `FOR UPDATE SKIP LOCKED`, so several sweepers share the work
 without waiting on each other, and then changed through their physical address
 (`ctid`): the lock keeps it valid until the commit, and a lookup by address skips
 the primary-key index a lookup by id walks. Every part of such a statement reads
-the same snapshot, so whether a subject is left with nothing is asked by the next
-statement of the transaction. SQLite has no data-modifying CTEs and runs one
-writer at a time (`BEGIN IMMEDIATE`), so it needs no locks: the picked rows go to
-a temporary table and a few statements work from it by rowid.
+the same snapshot, so whether a subject is left with nothing is asked once the
+batch has committed, by whoever takes it off the queue. SQLite has no
+data-modifying CTEs and runs one writer at a time (`BEGIN IMMEDIATE`), so it
+needs no locks: the picked rows go to a temporary table and a few statements
+work from it by rowid.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    any_,
-    bindparam,
     cast,
     delete,
     exists,
@@ -45,22 +44,19 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
-    text,
     true,
     union_all,
     update,
 )
 from sqlalchemy.schema import CreateTable
 
-from feedbackvault.storage.bulk import add_tombstones, among, chunks, id_array, ids_to_rows
 from feedbackvault.storage.data_models import (
     CONSENT,
-    ERASURE_TOMBSTONE,
     RESPONSE,
     SHRED_QUEUE,
-    SUBJECT,
 )
-from feedbackvault.storage.retention_counts import RetentionCounts, response_is_live
+from feedbackvault.storage.retention_counts import response_is_live
+from feedbackvault.storage.shred_queue import ShredQueue, queued_at
 
 # What an anonymised response expires at: never. Its real expiry would give away
 # the exact moment it was recorded (recorded + retention), which anonymising drops.
@@ -123,28 +119,8 @@ def anonymised_id_prefix(now: datetime) -> str:
     return f"{stamp[:8]}-{stamp[8:]}-7"
 
 
-class RetentionRepository(RetentionCounts):
+class RetentionRepository(ShredQueue):
     """Expired responses, consents and emptied subjects inside one data transaction."""
-
-    def _address(self, table: Table) -> ColumnElement[Any]:
-        """Name a row's physical address: PostgreSQL's ctid, SQLite's rowid."""
-        return literal_column(f"{table.name}.{'ctid' if self._postgres else 'rowid'}")
-
-    def _without_jit(self) -> None:
-        """Turn PostgreSQL's JIT compilation off for the rest of the transaction.
-
-        The estimates of a batch's thousands of index lookups pass jit_above_cost, and
-        compiling a plan took longer (60 ms) than running it.
-        """
-        self.session.execute(text("SET LOCAL jit = off"))
-
-    def _at(self, table: Table, addresses: Select[Any]) -> ColumnElement[bool]:
-        """Match the rows whose address the one-column query returns (a Tid scan on PostgreSQL)."""
-        if self._postgres:
-            # `= ANY` of one array is always a Tid scan that fetches exactly those rows;
-            # `ctid IN (SELECT ...)` leaves the planner a join to choose on a guessed size.
-            return self._address(table) == any_(func.array(addresses.scalar_subquery()))
-        return self._address(table).in_(addresses)
 
     def sweep_expired_responses(
         self, now: datetime, limit: int, anonymise: Sequence[str], *, anonymising: bool
@@ -210,95 +186,8 @@ class RetentionRepository(RetentionCounts):
             .where(self._at(CONSENT, chosen))
             .returning(CONSENT.c.purpose, CONSENT.c.subject_id)
         ).all()
-        subjects = sorted({row.subject_id for row in removed if row.subject_id})
-        queued = [{"subject_id": subject_id, "queued_at": now} for subject_id in subjects]
-        if queued:
-            ids_to_rows(self.session, insert(SHRED_QUEUE), queued)
+        self.queue_subjects(sorted({row.subject_id for row in removed if row.subject_id}), now)
         return SweptBatch(consents_removed=Counter(row.purpose for row in removed))
-
-    def take_queued(self, limit: int) -> list[str]:
-        """Take up to `limit` entries off the shred queue; return their subjects, once each.
-
-        On PostgreSQL, entries another shredder has taken are skipped (SKIP LOCKED).
-        The entries are gone when the transaction commits, so a shredder that fails
-        leaves them for the next.
-        """
-        chosen = select(self._address(SHRED_QUEUE)).select_from(SHRED_QUEUE).limit(limit)
-        if self._postgres:
-            chosen = chosen.with_for_update(skip_locked=True)
-        taken = self.session.scalars(
-            delete(SHRED_QUEUE)
-            .where(self._at(SHRED_QUEUE, chosen))
-            .returning(SHRED_QUEUE.c.subject_id)
-        )
-        return sorted(set(taken))
-
-    def requeue_held(self, subject_ids: Sequence[str], now: datetime) -> int:
-        """Queue again those of these subjects that have a row and nothing naming it.
-
-        Called with the candidates `delete_emptied_subjects` did not delete: such a
-        one was empty but held by another transaction (a submission for a returning
-        respondent, another shredder) and must be looked at again once that ends.
-        """
-        queued = 0
-        for chunk in chunks(self.session, list(subject_ids)):
-            still_empty = select(SUBJECT.c.id, _moment(now)).where(
-                among(self.session, SUBJECT.c.id, chunk),
-                ~exists().where(RESPONSE.c.subject_id == SUBJECT.c.id),
-                ~exists().where(CONSENT.c.subject_id == SUBJECT.c.id),
-            )
-            statement = insert(SHRED_QUEUE).from_select(["subject_id", "queued_at"], still_empty)
-            # RETURNING to count them: psycopg gives no row count for INSERT ... SELECT here.
-            queued += len(self.session.scalars(statement.returning(SHRED_QUEUE.c.subject_id)).all())
-        return queued
-
-    def count_queued(self) -> int:
-        """Count the subjects waiting in the shred queue."""
-        query = select(func.count(func.distinct(SHRED_QUEUE.c.subject_id)))
-        return int(self.session.scalar(query) or 0)
-
-    def delete_emptied_subjects(
-        self, candidates: Sequence[str], now: datetime, reason: str
-    ) -> list[str]:
-        """Delete those candidate subjects no response and no consent refers to; return their ids.
-
-        Each gets an erasure tombstone that keeps only its random id, so that replaying
-        erasures after a backup restore shreds it again. On PostgreSQL a subject another
-        transaction holds is skipped (SKIP LOCKED): that one still has work going on.
-        """
-        emptied = (
-            select(self._address(SUBJECT).label("address"))
-            .select_from(SUBJECT)
-            .where(
-                ~exists().where(RESPONSE.c.subject_id == SUBJECT.c.id),
-                ~exists().where(CONSENT.c.subject_id == SUBJECT.c.id),
-            )
-        )
-        ids: list[str] = []
-        if self._postgres:
-            self._without_jit()
-            emptied = emptied.with_for_update(skip_locked=True)
-            ids = self._delete_subjects(self._among_by_key(sorted(candidates), emptied))
-        else:
-            for chunk in chunks(self.session, sorted(candidates)):
-                ids += self._delete_subjects(emptied.where(SUBJECT.c.id.in_(list(chunk))))
-        add_tombstones(self.session, ERASURE_TOMBSTONE, ids, {"erased_at": now, "reason": reason})
-        return ids
-
-    def _delete_subjects(self, addresses: Select[Any]) -> list[str]:
-        statement = delete(SUBJECT).where(self._at(SUBJECT, addresses)).returning(SUBJECT.c.id)
-        return list(self.session.scalars(statement))
-
-    def _among_by_key(self, ids: Sequence[str], query: Select[Any]) -> Select[Any]:
-        """Narrow a query on the subject table to `ids`, each looked up through the primary key.
-
-        The ids go as one array that a LATERAL subquery walks: given the array's length,
-        the planner preferred hashing it against a scan of the whole table (500,000
-        subjects at 1,000,000 responses, ten times slower than the lookups).
-        """
-        wanted = func.unnest(id_array(ids)).table_valued("id").render_derived(name="wanted")
-        picked = query.where(SUBJECT.c.id == wanted.c.id).lateral("picked")
-        return select(picked.c.address).select_from(wanted).join(picked, true())
 
     def _own_consent(self) -> tuple[FromClause, ColumnElement[bool]]:
         """Give the consent record of each response to pick, and the condition that joins it.
@@ -380,7 +269,7 @@ class RetentionRepository(RetentionCounts):
             .returning(CONSENT.c.purpose)
             .cte("consents")
         )
-        queued = self._queue_candidates(select(picked.c.subject_id), picked, now).cte("queued")
+        queued = self._queue_candidates(picked, now).cte("queued")
         outcome = union_all(
             _tally(_DELETED, deleted.c.purpose),
             _tally(_ANONYMISED, anonymised.c.purpose),
@@ -388,10 +277,10 @@ class RetentionRepository(RetentionCounts):
         ).add_cte(queued)
         return _swept(self.session.execute(outcome).all())
 
-    def _queue_candidates(self, columns: Select[Any], picked: Any, now: datetime) -> Any:
+    def _queue_candidates(self, picked: Any, now: datetime) -> Any:
         """Queue the subjects of picked rows that held no consent still standing."""
         candidates = (
-            columns.add_columns(_moment(now))
+            select(picked.c.subject_id, queued_at(now))
             .where(~picked.c.consent_live, picked.c.subject_id.is_not(None))
             .distinct()
         )
@@ -432,7 +321,7 @@ class RetentionRepository(RetentionCounts):
         ):
             # SQLite runs one writer at a time; anything else is a bug, so roll back.
             raise RuntimeError("rows picked by the sweep changed under it")
-        self.session.execute(self._queue_candidates(select(picked.c.subject_id), picked, now))
+        self.session.execute(self._queue_candidates(picked, now))
         # Emptied with the batch, so no subject id outlives it there (a failed batch
         # rolls its rows back with everything else).
         self.session.execute(delete(picked))
@@ -483,8 +372,3 @@ def _swept(rows: Sequence[Any]) -> SweptBatch:
     for kind, purpose, count in rows:
         tallies[kind][purpose] = count
     return batch
-
-
-def _moment(now: datetime) -> ColumnElement[datetime]:
-    """Bind a moment as the shred queue's column type stores it."""
-    return bindparam(None, now, type_=SHRED_QUEUE.c.queued_at.type)

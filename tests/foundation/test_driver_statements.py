@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from feedbackvault.app import Services
-from feedbackvault.storage.collection_repository import ConsentRow, ResponseRow
+from feedbackvault.storage.collection_repository import ConsentRow, ResponseRow, SubmissionRows
 from feedbackvault.storage.data_models import Consent, Response
+from feedbackvault.storage.driver_statements import driver_cursor
 from tests.support import row_counts
 
 CANARY = "canary-driver-7f3a@example.nl"
@@ -52,8 +53,8 @@ def response_row(response_id: str, consent_id: str) -> ResponseRow:
 
 def test_driver_rows_read_back_through_the_orm_unchanged(services: Services) -> None:
     with services.stores.data() as unit, unit.pipelined():
-        unit.consents.add(consent_row("c-1"))
-        unit.responses.add(response_row("r-1", "c-1"))
+        SubmissionRows(driver_cursor(unit.session)).add_consent(consent_row("c-1"))
+        SubmissionRows(driver_cursor(unit.session)).add_response(response_row("r-1", "c-1"))
     with services.stores.read() as unit:
         response = unit.session.scalars(select(Response)).one()
         consent = unit.session.scalars(select(Consent)).one()
@@ -66,15 +67,17 @@ def test_driver_rows_read_back_through_the_orm_unchanged(services: Services) -> 
 
 def test_a_refused_row_raises_sqlalchemys_error_without_its_values(services: Services) -> None:
     with services.stores.data() as unit:
-        unit.consents.add(consent_row("c-1"))
-        unit.responses.add(response_row("r-1", "c-1"))
+        SubmissionRows(driver_cursor(unit.session)).add_consent(consent_row("c-1"))
+        SubmissionRows(driver_cursor(unit.session)).add_response(response_row("r-1", "c-1"))
     before = row_counts(services)
     with (  # noqa: PT012 - the whole unit is what is refused
         pytest.raises(IntegrityError) as refused,
         services.stores.data() as unit,
         unit.pipelined(),
     ):
-        unit.consents.add(consent_row("c-2"))
-        unit.responses.add(response_row("r-1", "c-2"))  # the same response id again
+        SubmissionRows(driver_cursor(unit.session)).add_consent(consent_row("c-2"))
+        SubmissionRows(driver_cursor(unit.session)).add_response(
+            response_row("r-1", "c-2")
+        )  # the same response id again
     assert CANARY not in str(refused.value)
     assert row_counts(services) == before  # the consent of the refused unit is gone too

@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 
 from feedbackvault.app import Services
 from feedbackvault.services.retention import SweepReport
+from feedbackvault.storage.collection_repository import SubmissionRows
+from feedbackvault.storage.driver_statements import driver_cursor
 from tests.retention.test_retention_shred_queue import RESPONDENT, key_count, subject_ids
 from tests.support import FrozenClock, submission
 
@@ -31,7 +33,7 @@ def test_sweep_passes_over_a_subject_a_submission_holds(
     reports: list[SweepReport] = []
 
     with services.stores.data() as unit:
-        assert unit.consents.hold_subject(subject_id, clock.now())
+        assert SubmissionRows(driver_cursor(unit.session)).hold_subject(subject_id, clock.now())
         sweeper = threading.Thread(target=lambda: reports.append(services.retention.sweep()))
         sweeper.start()
         sweeper.join(timeout=30)
