@@ -17,7 +17,7 @@ from feedbackvault.domain.errors import Forbidden, NotFound, ValidationFailed
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.domain.responses import Submission, check_submission
 from feedbackvault.services.subject_keys import IdentifierRace, OpenSubject, SubjectKeys
-from feedbackvault.storage.collection_repository import ConsentRow, ResponseRow
+from feedbackvault.storage.collection_repository import ConsentRow, ResponseRow, SubjectRow
 from feedbackvault.storage.units import Stores
 
 # Personal respondent fields and the column holding each one's ciphertext.
@@ -180,16 +180,14 @@ class CollectionService:
         # rest with the COMMIT.
         with self.stores.submission_data() as unit:
             subject_id = response["subject_id"]
-            if subject is not None and subject.created:
-                unit.rows.add_subject(subject.subject_id, consent["recorded_at"])
-            elif subject is not None:
-                # A returning respondent: the sweep or an erasure may be shredding this
-                # subject right now. Holding its row settles who goes first.
-                held = unit.rows.hold_subject(subject.subject_id, consent["recorded_at"])
-                if not held and recheck:
-                    raise SubjectGone
-            unit.rows.add_consent(consent)
-            unit.rows.add_response(response)
+            # A returning respondent: the sweep or an erasure may be shredding this
+            # subject right now. Holding its row settles who goes first.
+            subject_row: SubjectRow = (
+                "none" if subject is None else "new" if subject.created else "held"
+            )
+            held = unit.rows.add_rows(consent, response, subject_row)
+            if not held and recheck:
+                raise SubjectGone
             unit.audit.append(
                 at=consent["recorded_at"],
                 actor=actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from feedbackvault.crypto.blind_index import BlindIndex, IdentifierKind
 from feedbackvault.crypto.envelope import generate_dek, unwrap_dek, wrap_dek
@@ -65,13 +66,36 @@ class SubjectKeys:
 
         A returning respondent (same email or customer id) gets the same subject
         and data key. Identifiers not indexed yet are added to the subject found;
-        one already pointing at another subject is left as it is. Everything
-        happens in one key-store transaction: most submissions come from new
-        respondents, and a separate read-only look first would cost them a second
-        transaction. The key store commits before the caller writes any ciphertext:
-        a crash in between leaves an unused key, never unreadable data.
+        one already pointing at another subject is left as it is. The key store
+        commits before the caller writes any ciphertext: a crash in between leaves
+        an unused key, never unreadable data.
+
+        Most submissions are a new respondent or one whose identifiers are all known,
+        so the key is made first and offered in one claim (`KeyRows.claim`, a single
+        round trip on PostgreSQL): it is stored with the index entries when nobody owns
+        them, and unused otherwise. The rare rest (some identifiers known, a known one
+        without a key) takes one ordinary key-store transaction.
         """
         digests = self.digests(identifiers)
+        fresh, key = self.new_key(str(uuid.uuid4()), FIRST_DEK_VERSION)
+        with stores.key_claims() as unit:
+            claim = unit.keys.claim(self.index.version, digests, key)
+        if not claim.owners:
+            if len(claim.indexed) == len(digests):
+                return replace(fresh, created=True, indexed=tuple(digests.items()))
+            # A concurrent claim indexed one of these first: take back what this one did.
+            taken_back = [(kind, digests[kind]) for kind in claim.indexed]  # type: ignore[index]
+            with stores.keys() as keys_unit:
+                keys_unit.keys.remove_lookups(self.index.version, fresh.subject_id, taken_back)
+            raise IdentifierRace
+        owner = next(claim.owners[kind] for kind in IDENTIFIER_KINDS if kind in claim.owners)
+        if len(claim.owners) == len(digests) and owner in claim.keys:
+            return self.unwrap(claim.keys[owner])
+        return self._resolve_in_transaction(stores, digests)
+
+    def _resolve_in_transaction(
+        self, stores: Stores, digests: Mapping[IdentifierKind, bytes]
+    ) -> OpenSubject:
         # Pipelined whole (PostgreSQL): the new key goes out with its index entries.
         with stores.submission_keys() as unit:
             owners = self.owners(unit, digests)
@@ -102,18 +126,22 @@ class SubjectKeys:
 
     def add_key_version(self, unit: AnyKeyUnit, subject_id: str, dek_version: int) -> OpenSubject:
         """Store a fresh data key for a subject under the active KEK and open it."""
+        subject, key = self.new_key(subject_id, dek_version)
+        unit.keys.add_key(key)
+        return subject
+
+    def new_key(self, subject_id: str, dek_version: int) -> tuple[OpenSubject, dict[str, Any]]:
+        """Make a fresh data key: opened, and wrapped under the active KEK as a key-store row."""
         dek, kek = generate_dek(), self.provider.active_kek()
         wrapped = wrap_dek(kek, dek, subject_id=subject_id, dek_version=dek_version)
-        unit.keys.add_key(
-            {
-                "subject_id": subject_id,
-                "dek_version": dek_version,
-                "kek_id": kek.kek_id,
-                "wrapped_dek": wrapped,
-                "created_at": self.clock.now(),
-            }
-        )
-        return OpenSubject(subject_id, dek_version, dek)
+        key = {
+            "subject_id": subject_id,
+            "dek_version": dek_version,
+            "kek_id": kek.kek_id,
+            "wrapped_dek": wrapped,
+            "created_at": self.clock.now(),
+        }
+        return OpenSubject(subject_id, dek_version, dek), key
 
     def open(self, unit: AnyKeyUnit, subject_id: str) -> OpenSubject | None:
         """Unwrap a subject's newest data key, or None when it was shredded."""

@@ -21,6 +21,7 @@ from feedbackvault.storage.driver_statements import (
     DriverStatement,
     driver_cursor,
     insert_row,
+    insert_sql,
     once_per_dialect,
     prepare,
 )
@@ -35,6 +36,8 @@ class _AppendStatements:
     lock_head: DriverStatement
     insert_entry: DriverStatement
     move_head: DriverStatement
+    # PostgreSQL: the entry's insert and the head's move in one statement.
+    insert_and_move: DriverStatement | None
 
 
 @once_per_dialect
@@ -43,12 +46,16 @@ def _append_statements(dialect: Dialect) -> _AppendStatements:
     if dialect.name == "postgresql":
         # SQLite has no row locks: its writers already hold the database's write lock.
         read_head += " FOR UPDATE"
+    move_head = "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = :head_id"
+    insert_and_move = None
+    if dialect.name == "postgresql":
+        entry, types = insert_sql(AUDIT_ENTRY)
+        insert_and_move = prepare(dialect, f"WITH new_entry AS ({entry}) {move_head}", types)
     return _AppendStatements(
         lock_head=prepare(dialect, read_head, {}),
         insert_entry=insert_row(dialect, AUDIT_ENTRY),
-        move_head=prepare(
-            dialect, "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = :id", {}
-        ),
+        move_head=prepare(dialect, move_head, {}),
+        insert_and_move=insert_and_move,
     )
 
 
@@ -71,8 +78,8 @@ class AuditAppender:
     ) -> AuditRecord:
         """Append one entry, serialised on the chain head; return it as a plain record.
 
-        Three statements (lock and read the head, insert, move the head): every write
-        use case pays for this.
+        Three statements (lock and read the head, insert, move the head), two on
+        PostgreSQL: every write use case pays for this.
         """
         ((seq, prev_hash),) = self.cursor.fetchall(self.statements.lock_head, {"id": HEAD_ID})
         unsealed = AuditRecord(
@@ -88,10 +95,12 @@ class AuditAppender:
         )
         record = replace(unsealed, hash=record_hash(unsealed))
         # A shallow copy: asdict() would deep-copy every string and datetime.
-        self.cursor.run(self.statements.insert_entry, dict(vars(record)))
-        self.cursor.run(
-            self.statements.move_head, {"seq": record.seq, "hash": record.hash, "id": HEAD_ID}
-        )
+        values = {**vars(record), "head_id": HEAD_ID}
+        if self.statements.insert_and_move is not None:
+            self.cursor.run(self.statements.insert_and_move, values)
+        else:
+            self.cursor.run(self.statements.insert_entry, values)
+            self.cursor.run(self.statements.move_head, values)
         return record
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypedDict
+from typing import Literal, TypedDict, get_args
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Dialect
@@ -27,7 +27,9 @@ from feedbackvault.storage.driver_statements import (
     DriverCursor,
     DriverStatement,
     insert_row,
+    insert_sql,
     once_per_dialect,
+    prepare,
 )
 
 
@@ -71,12 +73,25 @@ class ResponseRow(TypedDict, total=False):
     expires_at: datetime
 
 
+# What a submission does with its subject's row: nothing (no personal data), insert
+# it (a subject this submission created), or hold it (a known subject).
+SubjectRow = Literal["none", "new", "held"]
+# On PostgreSQL a DO UPDATE that updates nothing still locks the row it found until
+# the transaction ends; SQLite runs one writer at a time anyway.
+_HOLD = {
+    "postgresql": "(id) DO UPDATE SET created_at = subject.created_at WHERE false",
+    "sqlite": "DO NOTHING",
+}
+
+
 @dataclass(frozen=True)
 class _Inserts:
     subject: DriverStatement
     subject_held: DriverStatement
     consent: DriverStatement
     response: DriverStatement
+    # PostgreSQL: the subject's row, the consent and the response in one statement.
+    together: dict[SubjectRow, DriverStatement]
 
 
 @once_per_dialect
@@ -84,20 +99,36 @@ def _inserts(dialect: Dialect) -> _Inserts:
     return _Inserts(
         subject=insert_row(dialect, SUBJECT),
         subject_held=insert_row(
-            dialect,
-            SUBJECT,
-            # On PostgreSQL a DO UPDATE that updates nothing still locks the row it
-            # found until the transaction ends; SQLite runs one writer at a time anyway.
-            on_conflict=(
-                "(id) DO UPDATE SET created_at = subject.created_at WHERE false"
-                if dialect.name == "postgresql"
-                else "DO NOTHING"
-            ),
-            returning=("id",),
+            dialect, SUBJECT, on_conflict=_HOLD[dialect.name], returning=("id",)
         ),
         consent=insert_row(dialect, CONSENT),
         response=insert_row(dialect, RESPONSE),
+        together=(
+            {row: _together(dialect, row) for row in get_args(SubjectRow)}
+            if dialect.name == "postgresql"
+            else {}
+        ),
     )
+
+
+def _together(dialect: Dialect, subject_row: SubjectRow) -> DriverStatement:
+    """Insert a submission's rows in one statement (a held subject's returns 1 if it was missing).
+
+    The subject's row goes first, as in the separate statements: it is the only row
+    another transaction can be waiting on, and it is always taken before the audit head.
+    """
+    subject, subject_types = insert_sql(SUBJECT, "s_")
+    consent, consent_types = insert_sql(CONSENT, "c_")
+    response, response_types = insert_sql(RESPONSE, "r_")
+    clauses = [f"new_consent AS ({consent})"]
+    if subject_row == "new":
+        clauses.insert(0, f"new_subject AS ({subject})")
+    elif subject_row == "held":
+        held = f"{subject} ON CONFLICT {_HOLD[dialect.name]} RETURNING id"
+        clauses.insert(0, f"new_subject AS ({held})")
+        response += " RETURNING (SELECT count(*) FROM new_subject)"
+    sql = f"WITH {', '.join(clauses)} {response}"
+    return prepare(dialect, sql, {**subject_types, **consent_types, **response_types})
 
 
 class SubmissionRows:
@@ -106,6 +137,35 @@ class SubmissionRows:
     def __init__(self, cursor: DriverCursor) -> None:
         self.cursor = cursor
         self.inserts = _inserts(cursor.dialect)
+
+    def add_rows(self, consent: ConsentRow, response: ResponseRow, subject_row: SubjectRow) -> bool:
+        """Insert a submission's consent and response, and its subject's row if it has one.
+
+        `subject_row` says what to do with the subject's row (`hold_subject` for
+        "held"). Returns False when a held subject's row was missing. On PostgreSQL this
+        is one statement: each statement costs ~30 us of driver work and as much again
+        on the server. Only a held subject's waits for an answer; the others are sent
+        with the next statement that does (in a pipeline).
+        """
+        subject_id = response["subject_id"]
+        if not self.inserts.together:
+            held = True
+            if subject_row == "new" and subject_id is not None:
+                self.add_subject(subject_id, consent["recorded_at"])
+            elif subject_row == "held" and subject_id is not None:
+                held = self.hold_subject(subject_id, consent["recorded_at"])
+            self.add_consent(consent)
+            self.add_response(response)
+            return held
+        values: dict[str, object] = {"s_id": subject_id, "s_created_at": consent["recorded_at"]}
+        values.update({"c_" + column: value for column, value in consent.items()})
+        values.update({"r_" + column: value for column, value in response.items()})
+        statement = self.inserts.together[subject_row]
+        if subject_row != "held":
+            self.cursor.run(statement, values)
+            return True
+        [(missing,)] = self.cursor.fetchall(statement, values)
+        return not missing
 
     def add_subject(self, subject_id: str, created_at: datetime) -> None:
         """Insert the row of a subject created by this use case."""

@@ -191,6 +191,20 @@ class Databases:
         with self.keys_engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def keys_statements(self) -> Iterator[Connection]:
+        """Lend a key-store connection on which each statement is a transaction of its own.
+
+        SQLite has no statement that both reads and conditionally writes several tables,
+        so there the block is one ordinary transaction instead.
+        """
+        if is_sqlite(self.keys_engine):
+            with self.keys_engine.begin() as connection:
+                yield connection
+            return
+        with self.keys_engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
     def ping(self) -> bool:
         """Tell whether both databases answer."""
         try:

@@ -88,6 +88,20 @@ def prepare(dialect: Dialect, sql: str, types: Mapping[str, TypeEngine[Any]]) ->
 _COMMIT = DriverStatement("COMMIT", (), ())
 
 
+def insert_sql(table: Table, prefix: str = "") -> tuple[str, dict[str, TypeEngine[Any]]]:
+    """Write an INSERT of one row naming every column, and the type of each marker.
+
+    The markers are the column names, each after `prefix`, so that the rows of several
+    tables can go into one statement without their markers clashing.
+    """
+    columns = [column.key for column in table.columns]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - the table's own names
+        f"VALUES ({', '.join(f':{prefix}{column}' for column in columns)})"
+    )
+    return sql, {prefix + column.key: column.type for column in table.columns}
+
+
 def insert_row(
     dialect: Dialect,
     table: Table,
@@ -99,16 +113,12 @@ def insert_row(
 
     `on_conflict` is the ON CONFLICT clause after those words, if any.
     """
-    columns = [column.key for column in table.columns]
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - the table's own names
-        f"VALUES ({', '.join(':' + column for column in columns)})"
-    )
+    sql, types = insert_sql(table)
     if on_conflict:
         sql += f" ON CONFLICT {on_conflict}"
     if returning:
         sql += f" RETURNING {', '.join(returning)}"
-    return prepare(dialect, sql, {column.key: column.type for column in table.columns})
+    return prepare(dialect, sql, types)
 
 
 class DriverCursor:

@@ -45,6 +45,18 @@ class WrappedKey(NamedTuple):
     wrapped_dek: bytes
 
 
+class KeyClaim(NamedTuple):
+    """What claiming identifiers for a new subject found and did (`KeyRows.claim`)."""
+
+    # Per identifier kind already indexed, the subject it points at; nothing was
+    # written when any was.
+    owners: dict[str, str]
+    # The newest wrapped key of each owner that still has one.
+    keys: dict[str, WrappedKey]
+    # The kinds indexed to the new subject; its key was stored only if all of them were.
+    indexed: tuple[str, ...]
+
+
 class KeyRows:
     """The key-store statements of a submission, on one transaction's driver cursor."""
 
@@ -84,6 +96,52 @@ class KeyRows:
     def add_key(self, key: Mapping[str, Any]) -> None:
         """Insert a subject's wrapped data key, given as the columns of `subject_key`."""
         self.cursor.run(self.statements.add_key, key)
+
+    def claim(self, version: int, digests: Mapping[Any, bytes], key: Mapping[str, Any]) -> KeyClaim:
+        """Find who the digests belong to or, when nobody, index them and store `key`.
+
+        `key` is the new subject's wrapped data key (the columns of `subject_key`). When
+        any digest is taken, nothing is written and the owners come back with their
+        keys. When a concurrent claim takes a digest first, fewer kinds come back
+        indexed than were given and the key is not stored: the caller takes the entries
+        back and looks again. On PostgreSQL this is one statement, so on a connection
+        in autocommit it is a whole transaction in one round trip; elsewhere it is three
+        statements in the caller's transaction.
+        """
+        if not digests:
+            self.add_key(key)
+            return KeyClaim({}, {}, ())
+        if self.cursor.dialect.name != "postgresql":
+            return self._claim_in_steps(version, digests, key)
+        parameters: dict[str, Any] = {**key, "version": version}
+        for i, (kind, digest) in enumerate(digests.items()):
+            parameters[f"kind_{i}"], parameters[f"digest_{i}"] = kind, digest
+        statement = self.statements.claim(len(digests))
+        owners: dict[str, str] = {}
+        keys: dict[str, WrappedKey] = {}
+        indexed: list[str] = []
+        for kind, owner, dek_version, kek_id, wrapped in self.cursor.fetchall(
+            statement, parameters
+        ):
+            if owner is None:
+                indexed.append(str(kind))
+                continue
+            owners[str(kind)] = str(owner)
+            if dek_version is not None:
+                keys[str(owner)] = WrappedKey(str(owner), dek_version, kek_id, wrapped)
+        return KeyClaim(owners, keys, tuple(indexed))
+
+    def _claim_in_steps(
+        self, version: int, digests: Mapping[Any, bytes], key: Mapping[str, Any]
+    ) -> KeyClaim:
+        owners = self.find_subjects(version, digests)
+        if owners:
+            found = (self.key_of(owner) for owner in set(owners.values()))
+            return KeyClaim(owners, {k.subject_id: k for k in found if k is not None}, ())
+        if not self.add_lookups(version, key["subject_id"], digests):
+            raise AssertionError("a digest was taken inside the write lock")
+        self.add_key(key)
+        return KeyClaim({}, {}, tuple(str(kind) for kind in digests))
 
     def key_of(self, subject_id: str) -> WrappedKey | None:
         """Return the newest wrapped data key of a subject.
@@ -226,6 +284,51 @@ class _SubmissionStatements:
         )
         self._find_owners: dict[tuple[str, ...], DriverStatement] = {}
         self._insert_lookups: dict[int, DriverStatement] = {}
+        self._claims: dict[int, DriverStatement] = {}
+
+    def claim(self, count: int) -> DriverStatement:
+        """Find the owners of `count` digests, or index them and store the key (PostgreSQL).
+
+        Data-modifying WITH clauses all run, on one snapshot; the key's insert counts
+        the entries the index insert returned, so a lost race stores no key. Rows come
+        back as (kind, owner, key columns) per entry found, then (kind, NULL, ...) per
+        entry indexed.
+        """
+        if count not in self._claims:
+            markers = range(count)
+            matches = " OR ".join(f"(kind = :kind_{i} AND digest = :digest_{i})" for i in markers)
+            entries = ", ".join(f"(:kind_{i}, CAST(:digest_{i} AS bytea))" for i in markers)
+            key_columns = [column.key for column in SUBJECT_KEY.columns]
+            # Only parameter markers, column names and the entry count go into the text.
+            sql = f"""
+                WITH found AS (
+                    SELECT kind, subject_id FROM subject_lookup
+                    WHERE version = :version AND ({matches})
+                ), indexed AS (
+                    INSERT INTO subject_lookup (kind, version, digest, subject_id)
+                    SELECT entry.kind, :version, entry.digest, :subject_id
+                    FROM (VALUES {entries}) AS entry (kind, digest)
+                    WHERE NOT EXISTS (SELECT FROM found)
+                    ON CONFLICT DO NOTHING
+                    RETURNING kind
+                ), keyed AS (
+                    INSERT INTO subject_key ({", ".join(key_columns)})
+                    SELECT {", ".join(":" + column for column in key_columns)}
+                    WHERE (SELECT count(*) FROM indexed) = {count}
+                )
+                SELECT found.kind, found.subject_id, newest.dek_version, newest.kek_id,
+                       newest.wrapped_dek
+                FROM found LEFT JOIN LATERAL (
+                    SELECT dek_version, kek_id, wrapped_dek FROM subject_key
+                    WHERE subject_key.subject_id = found.subject_id
+                    ORDER BY dek_version DESC LIMIT 1
+                ) AS newest ON true
+                UNION ALL
+                SELECT kind, NULL, NULL, NULL, NULL FROM indexed
+            """  # noqa: S608
+            types = {column.key: column.type for column in SUBJECT_KEY.columns}
+            self._claims[count] = prepare(self.dialect, " ".join(sql.split()), types)
+        return self._claims[count]
 
     def find_owners(self, kinds: tuple[str, ...]) -> DriverStatement:
         """Select the kind and subject of the entries matching one digest per kind."""

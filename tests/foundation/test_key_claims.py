@@ -1,0 +1,120 @@
+"""Claiming identifiers for a new subject: one statement on PostgreSQL, all or nothing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from feedbackvault.app import Services
+from feedbackvault.services.subject_keys import IdentifierRace
+from feedbackvault.storage.key_repository import KeyClaim
+
+KEY_CREATED = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+EMAIL, CUSTOMER = b"\x01" * 32, b"\x02" * 32
+RESPONDENT = {"email": "claim-canary-41c2@example.nl", "customer_id": "CUST-CLAIM-41c2"}
+
+
+def key_row(subject_id: str) -> dict[str, object]:
+    """A wrapped key as the key store holds it (the bytes need not open anything here)."""
+    return {
+        "subject_id": subject_id,
+        "dek_version": 1,
+        "kek_id": "kek-a",
+        "wrapped_dek": subject_id.encode() * 4,
+        "created_at": KEY_CREATED,
+    }
+
+
+def claim(services: Services, subject_id: str, digests: dict[str, bytes]) -> KeyClaim:
+    """Offer a new subject's key for these digests."""
+    with services.stores.key_claims() as unit:
+        return unit.keys.claim(1, digests, key_row(subject_id))
+
+
+def key_store(services: Services) -> tuple[list[tuple[str, str]], list[str]]:
+    """Return every (kind, subject) index entry and every keyed subject, sorted."""
+    with services.databases.keys_engine.connect() as connection:
+        lookups = connection.execute(text("SELECT kind, subject_id FROM subject_lookup"))
+        keys = connection.execute(text("SELECT subject_id FROM subject_key"))
+        return sorted((str(k), str(s)) for k, s in lookups), sorted(str(s) for (s,) in keys)
+
+
+def test_a_first_claim_indexes_the_digests_and_stores_the_key(services: Services) -> None:
+    first = claim(services, "s-1", {"email": EMAIL, "customer_id": CUSTOMER})
+    assert first == KeyClaim({}, {}, ("email", "customer_id"))
+    assert key_store(services) == ([("customer_id", "s-1"), ("email", "s-1")], ["s-1"])
+
+
+def test_a_claim_of_known_digests_writes_nothing_and_returns_the_owner_key(
+    services: Services,
+) -> None:
+    claim(services, "s-1", {"email": EMAIL, "customer_id": CUSTOMER})
+    again = claim(services, "s-2", {"email": EMAIL, "customer_id": CUSTOMER})
+    assert again.owners == {"email": "s-1", "customer_id": "s-1"}
+    assert again.indexed == ()
+    assert again.keys["s-1"] == ("s-1", 1, "kek-a", b"s-1" * 4)
+    # One digest known is enough to write nothing: the service decides what to add.
+    partly = claim(services, "s-3", {"email": EMAIL, "customer_id": b"\x03" * 32})
+    assert (partly.owners, partly.indexed) == ({"email": "s-1"}, ())
+    assert key_store(services) == ([("customer_id", "s-1"), ("email", "s-1")], ["s-1"])
+
+
+def test_a_claim_without_digests_stores_the_key_alone(services: Services) -> None:
+    assert claim(services, "s-1", {}) == KeyClaim({}, {}, ())
+    assert key_store(services) == ([], ["s-1"])
+
+
+def test_resolve_creates_once_then_returns_the_same_subject_and_key(services: Services) -> None:
+    created = services.subject_keys.resolve(services.stores, RESPONDENT)
+    returning = services.subject_keys.resolve(services.stores, RESPONDENT)
+    assert created.created and not returning.created
+    assert [kind for kind, _ in created.indexed] == ["email", "customer_id"]
+    assert (returning.subject_id, returning.dek) == (created.subject_id, created.dek)
+    # A new identifier beside a known one is added to the known subject.
+    more = services.subject_keys.resolve(
+        services.stores, {"email": RESPONDENT["email"], "customer_id": "CUST-OTHER-41c2"}
+    )
+    assert more.subject_id == created.subject_id
+    assert [kind for kind, _ in more.indexed] == ["customer_id"]
+    lookups, keys = key_store(services)
+    assert keys == [created.subject_id]
+    assert [kind for kind, subject in lookups if subject == created.subject_id] == [
+        "customer_id",
+        "customer_id",
+        "email",
+    ]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_claim_that_loses_a_race_stores_no_key_and_resolve_takes_its_entries_back(
+    services: Services,
+) -> None:
+    """Another transaction indexes the email first; the claim waits for it, then loses."""
+    digests = services.subject_keys.digests(RESPONDENT)
+    outcome: list[object] = []
+
+    def resolve() -> None:
+        try:
+            outcome.append(services.subject_keys.resolve(services.stores, RESPONDENT))
+        except IdentifierRace as race:
+            outcome.append(race)
+
+    with services.databases.keys_engine.begin() as rival:
+        rival.execute(
+            text(
+                "INSERT INTO subject_lookup (kind, version, digest, subject_id)"
+                " VALUES ('email', :version, :digest, 'rival')"
+            ),
+            {"version": services.subject_keys.index.version, "digest": digests["email"]},
+        )
+        loser = threading.Thread(target=resolve)
+        loser.start()
+        loser.join(timeout=1)
+        assert loser.is_alive(), "the claim waits on the rival's uncommitted entry"
+    loser.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], IdentifierRace)
+    # The loser indexed the customer id before the email stopped it; that entry is gone.
+    assert key_store(services) == ([("email", "rival")], [])
