@@ -21,7 +21,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -122,13 +122,11 @@ def insert_row(
 
 
 class DriverCursor:
-    """The driver cursor of one transaction: a session's (begun on first use) or a connection's."""
+    """The driver cursor of one transaction: a session's (begun on first use) or a unit's own."""
 
-    def __init__(self, owner: Session | Connection) -> None:
-        connection = owner.connection() if isinstance(owner, Session) else owner
-        self.dialect = connection.dialect
-        self._connection = connection.connection.dbapi_connection
-        assert self._connection is not None, "a connection is open while it is used"
+    def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._connection = dbapi_connection
         self._cursor = self._connection.cursor()
         self._driver_error: type[Exception] = self.dialect.loaded_dbapi.Error
         self._pipelines = 0  # how many pipelines are open around the statements run
@@ -188,6 +186,9 @@ def driver_cursor(session: Session) -> DriverCursor:
     """Return the driver cursor of the session's transaction, created on first use."""
     cursor = session.info.get(_SESSION_KEY)
     if cursor is None:
-        cursor = session.info[_SESSION_KEY] = DriverCursor(session)
+        connection = session.connection()
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None, "a connection is open while it is used"
+        cursor = session.info[_SESSION_KEY] = DriverCursor(dbapi_connection, connection.dialect)
     assert isinstance(cursor, DriverCursor)
     return cursor

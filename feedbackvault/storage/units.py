@@ -130,8 +130,8 @@ class Stores:
         on the driver's cursor, and a session's begin, commit and close cost ~8% of a
         submission (py-spy). The COMMIT goes in the pipeline's last round trip.
         """
-        with self.databases.data_connection() as connection:
-            cursor = DriverCursor(connection)
+        with self.databases.data_connection() as lent:
+            cursor = DriverCursor(lent.connection, lent.dialect)
             with _committed_in_pipeline(cursor):
                 yield SubmissionDataUnit(cursor)
 
@@ -141,8 +141,8 @@ class Stores:
 
         A read the code waits for costs a round trip; writes go out with the next one.
         """
-        with self.databases.keys_connection() as connection:
-            cursor = DriverCursor(connection)
+        with self.databases.keys_connection() as lent:
+            cursor = DriverCursor(lent.connection, lent.dialect)
             with _committed_in_pipeline(cursor):
                 yield SubmissionKeyUnit(cursor)
 
@@ -153,8 +153,8 @@ class Stores:
         On PostgreSQL the claim is one statement in autocommit: one round trip, where a
         transaction of reads and writes costs three and four more statements.
         """
-        with self.databases.keys_statements() as connection:
-            yield SubmissionKeyUnit(DriverCursor(connection))
+        with self.databases.keys_statements() as lent:
+            yield SubmissionKeyUnit(DriverCursor(lent.connection, lent.dialect))
 
     @property
     def dialect(self) -> str:

@@ -118,3 +118,13 @@ def test_a_claim_that_loses_a_race_stores_no_key_and_resolve_takes_its_entries_b
     assert len(outcome) == 1 and isinstance(outcome[0], IdentifierRace)
     # The loser indexed the customer id before the email stopped it; that entry is gone.
     assert key_store(services) == ([("email", "rival")], [])
+
+
+def test_a_key_unit_after_a_claim_is_one_transaction_again(services: Services) -> None:
+    """The claim's connection (autocommit on PostgreSQL) goes back to the pool as it came."""
+    claim(services, "s-1", {"email": EMAIL})
+    with pytest.raises(LookupError), services.stores.submission_keys() as unit:  # noqa: PT012
+        unit.keys.add_key(key_row("s-2"))
+        unit.keys.add_lookups(1, "s-2", {"customer_id": CUSTOMER})
+        raise LookupError
+    assert key_store(services) == ([("email", "s-1")], ["s-1"])
