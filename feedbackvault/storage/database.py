@@ -25,6 +25,8 @@ QUICK_LOCK_FIRST_PAUSE_S = 0.00002
 QUICK_LOCK_MAX_PAUSE_S = 0.0005
 # Where a pooled SQLite connection keeps its busy timeout, read once.
 BUSY_TIMEOUT_INFO = "feedbackvault.busy_timeout_ms"
+# Where it keeps the busy timeout now set on it: 0 while it polls for the write lock.
+BUSY_TIMEOUT_SET_INFO = "feedbackvault.busy_timeout_set_ms"
 # Driver errors that mean "the database cannot be reached or is busy": retryable, 503.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
@@ -90,6 +92,7 @@ def _tune_sqlite(engine: Engine) -> None:
         pooled = connection.connection
         if mode == "IMMEDIATE" and _begin_immediate_quickly(pooled.dbapi_connection, pooled.info):
             return
+        _wait_when_busy(pooled.dbapi_connection, pooled.info)
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -99,34 +102,61 @@ def _begin_immediate_quickly(dbapi_connection: Any, info: dict[Any, Any]) -> boo
     SQLite's own busy handler sleeps 1, 2, 5, 10 ... ms between attempts, while a
     writer here holds the lock for well under a millisecond: two gunicorn workers
     would spend most of their time asleep. This polls every 20-500 us for a short
-    while instead; when it has not got the lock by then it returns False and the
-    caller waits on the busy timeout as before (and fails as before after it).
+    while instead; when it has not got the lock by then it returns False, with the
+    connection's busy timeout back in force, and the caller waits on it as before
+    (and fails as before after it).
+
+    The polling needs a busy timeout of 0, and the connection keeps it while it
+    writes (in WAL mode nothing in a write transaction waits on another lock):
+    setting it and setting it back were two of the three statements here. Any
+    other transaction puts the timeout back first (`_wait_when_busy`).
     """
     cursor = dbapi_connection.cursor()
     try:
-        budget_ms = info.get(BUSY_TIMEOUT_INFO)
-        if budget_ms is None:
-            # Read once per connection: it is set as the connection opens (`_tune_sqlite`,
-            # and whatever a test adds), and reading it was one of four statements here.
-            (budget_ms,) = cursor.execute("PRAGMA busy_timeout").fetchone()
-            info[BUSY_TIMEOUT_INFO] = budget_ms
-        cursor.execute("PRAGMA busy_timeout=0")
-        try:
-            deadline = time.monotonic() + min(budget_ms, QUICK_LOCK_MS) / 1000
-            pause = QUICK_LOCK_FIRST_PAUSE_S
-            while True:
-                try:
-                    cursor.execute("BEGIN IMMEDIATE")
-                    return True
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() >= deadline:
-                        return False
-                time.sleep(pause)
-                pause = min(pause * 2, QUICK_LOCK_MAX_PAUSE_S)
-        finally:
-            cursor.execute(f"PRAGMA busy_timeout={int(budget_ms)}")
+        if info.get(BUSY_TIMEOUT_SET_INFO) != 0:
+            budget_ms = _busy_timeout(cursor, info)
+            cursor.execute("PRAGMA busy_timeout=0")
+            info[BUSY_TIMEOUT_SET_INFO] = 0
+        else:
+            budget_ms = info[BUSY_TIMEOUT_INFO]
+        deadline = time.monotonic() + min(budget_ms, QUICK_LOCK_MS) / 1000
+        pause = QUICK_LOCK_FIRST_PAUSE_S
+        while True:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    break
+            time.sleep(pause)
+            pause = min(pause * 2, QUICK_LOCK_MAX_PAUSE_S)
     finally:
         cursor.close()
+    _wait_when_busy(dbapi_connection, info)
+    return False
+
+
+def _busy_timeout(cursor: Any, info: dict[Any, Any]) -> int:
+    """Return the connection's own busy timeout in ms, read once per connection.
+
+    It is set as the connection opens (`_tune_sqlite`, and whatever a test adds).
+    """
+    budget_ms = info.get(BUSY_TIMEOUT_INFO)
+    if budget_ms is None:
+        (budget_ms,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+        info[BUSY_TIMEOUT_INFO] = budget_ms
+    return int(budget_ms)
+
+
+def _wait_when_busy(dbapi_connection: Any, info: dict[Any, Any]) -> None:
+    """Put the connection's busy timeout back in force if polling took it away."""
+    if info.get(BUSY_TIMEOUT_SET_INFO) == 0:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={int(info[BUSY_TIMEOUT_INFO])}")
+            info[BUSY_TIMEOUT_SET_INFO] = info[BUSY_TIMEOUT_INFO]
+        finally:
+            cursor.close()
 
 
 @dataclass(frozen=True)
