@@ -176,8 +176,8 @@ class CollectionService:
         *,
         recheck: bool = True,
     ) -> None:
-        # Pipelined (PostgreSQL): the inserts go out with the audit head's read, and the
-        # rest with the COMMIT.
+        # Pipelined (PostgreSQL): the rows, the audit entry and the COMMIT go out together,
+        # in one round trip (two when a returning respondent's subject row is held).
         with self.stores.submission_data() as unit:
             subject_id = response["subject_id"]
             # A returning respondent: the sweep or an erasure may be shredding this
@@ -188,7 +188,7 @@ class CollectionService:
             held = unit.rows.add_rows(consent, response, subject_row)
             if not held and recheck:
                 raise SubjectGone
-            unit.audit.append(
+            unit.audit.append_unanswered(
                 at=consent["recorded_at"],
                 actor=actor,
                 action="response.recorded",

@@ -21,7 +21,6 @@ from feedbackvault.storage.driver_statements import (
     DriverStatement,
     driver_cursor,
     insert_row,
-    insert_sql,
     once_per_dialect,
     prepare,
 )
@@ -36,26 +35,70 @@ class _AppendStatements:
     lock_head: DriverStatement
     insert_entry: DriverStatement
     move_head: DriverStatement
-    # PostgreSQL: the entry's insert and the head's move in one statement.
-    insert_and_move: DriverStatement | None
+    # PostgreSQL: the whole append in one statement, the server computing the hash;
+    # answering the entry's seq, hash and prev_hash, or answering nothing.
+    sealed_on_server: DriverStatement | None
+    sealed_on_server_quietly: DriverStatement | None
+
+
+# The JSON array `domain.audit.record_hash` hashes, written in SQL (CAST, since `::`
+# would read as a marker): to_json escapes a
+# string exactly as json.dumps(ensure_ascii=False) does (the same seven escapes and
+# \u00XX for the other control characters; tests/foundation/test_audit_sealing.py
+# proves it on hostile values), and the timestamp comes as Python's isoformat().
+_CHAINED_JSON = """'[' || CAST(to_json(head.prev_hash) AS text) || ',' || CAST(head.seq AS text)
+    || ',' || CAST(to_json(CAST(:at_iso AS text)) AS text)
+    || ',' || CAST(to_json(CAST(:actor AS text)) AS text)
+    || ',' || CAST(to_json(CAST(:action AS text)) AS text)
+    || ',' || COALESCE(CAST(to_json(CAST(:subject_ref AS text)) AS text), 'null')
+    || ',' || COALESCE(CAST(to_json(CAST(:request_id AS text)) AS text), 'null')
+    || ',' || CAST(to_json(CAST(:details AS text)) AS text) || ']'"""
+
+
+def _sealed_on_server(dialect: Dialect, returning: str) -> DriverStatement:
+    """Lock the head, hash the entry onto it, insert the entry and move the head: one statement.
+
+    The head is locked first (FOR UPDATE): a concurrent appender waits there and then
+    reads the head this one moved, so the chain cannot fork.
+    """
+    columns = [column.key for column in AUDIT_ENTRY.columns]
+    given = {"seq": "sealed.seq", "prev_hash": "sealed.prev_hash", "hash": "sealed.hash"}
+    sql = f"""
+        WITH head AS (
+            SELECT seq + 1 AS seq, hash AS prev_hash FROM audit_head
+            WHERE id = :head_id FOR UPDATE
+        ), sealed AS (
+            SELECT head.seq, head.prev_hash,
+                   encode(sha256(convert_to({_CHAINED_JSON}, 'UTF8')), 'hex') AS hash
+            FROM head
+        ), new_entry AS (
+            INSERT INTO audit_entry ({", ".join(columns)})
+            SELECT {", ".join(given.get(column, ":" + column) for column in columns)}
+            FROM sealed
+        )
+        UPDATE audit_head SET seq = sealed.seq, hash = sealed.hash
+        FROM sealed WHERE audit_head.id = :head_id {returning}
+    """  # noqa: S608 - the tables' own names and markers only
+    types = {column.key: column.type for column in AUDIT_ENTRY.columns}
+    return prepare(dialect, " ".join(sql.split()), types)
 
 
 @once_per_dialect
 def _append_statements(dialect: Dialect) -> _AppendStatements:
-    read_head = "SELECT seq, hash FROM audit_head WHERE id = :id"
-    if dialect.name == "postgresql":
-        # SQLite has no row locks: its writers already hold the database's write lock.
-        read_head += " FOR UPDATE"
-    move_head = "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = :head_id"
-    insert_and_move = None
-    if dialect.name == "postgresql":
-        entry, types = insert_sql(AUDIT_ENTRY)
-        insert_and_move = prepare(dialect, f"WITH new_entry AS ({entry}) {move_head}", types)
+    on_server = dialect.name == "postgresql"
     return _AppendStatements(
-        lock_head=prepare(dialect, read_head, {}),
+        # SQLite has no row locks: its writers already hold the database's write lock.
+        lock_head=prepare(dialect, "SELECT seq, hash FROM audit_head WHERE id = :id", {}),
         insert_entry=insert_row(dialect, AUDIT_ENTRY),
-        move_head=prepare(dialect, move_head, {}),
-        insert_and_move=insert_and_move,
+        move_head=prepare(
+            dialect, "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = :id", {}
+        ),
+        sealed_on_server=(
+            _sealed_on_server(dialect, "RETURNING sealed.seq, sealed.hash, sealed.prev_hash")
+            if on_server
+            else None
+        ),
+        sealed_on_server_quietly=_sealed_on_server(dialect, "") if on_server else None,
     )
 
 
@@ -78,30 +121,68 @@ class AuditAppender:
     ) -> AuditRecord:
         """Append one entry, serialised on the chain head; return it as a plain record.
 
-        Three statements (lock and read the head, insert, move the head), two on
-        PostgreSQL: every write use case pays for this.
+        On SQLite three statements (read the head, insert, move the head) under the
+        database's write lock; on PostgreSQL one, the server computing the hash.
         """
-        ((seq, prev_hash),) = self.cursor.fetchall(self.statements.lock_head, {"id": HEAD_ID})
         unsealed = AuditRecord(
-            seq=seq + 1,
+            seq=0,
             at=at,
             actor=actor,
             action=action,
             subject_ref=subject_ref,
             request_id=request_id,
             details=canonical_details(details or {}),
-            prev_hash=prev_hash,
+            prev_hash="",
             hash="",
         )
-        record = replace(unsealed, hash=record_hash(unsealed))
+        if self.statements.sealed_on_server is not None:
+            [(seq, hash_, prev_hash)] = self.cursor.fetchall(
+                self.statements.sealed_on_server, _server_values(unsealed)
+            )
+            return replace(unsealed, seq=seq, hash=hash_, prev_hash=prev_hash)
+        ((seq, prev_hash),) = self.cursor.fetchall(self.statements.lock_head, {"id": HEAD_ID})
+        linked = replace(unsealed, seq=seq + 1, prev_hash=prev_hash)
+        record = replace(linked, hash=record_hash(linked))
         # A shallow copy: asdict() would deep-copy every string and datetime.
-        values = {**vars(record), "head_id": HEAD_ID}
-        if self.statements.insert_and_move is not None:
-            self.cursor.run(self.statements.insert_and_move, values)
-        else:
-            self.cursor.run(self.statements.insert_entry, values)
-            self.cursor.run(self.statements.move_head, values)
+        values = {**vars(record), "id": HEAD_ID}
+        self.cursor.run(self.statements.insert_entry, values)
+        self.cursor.run(self.statements.move_head, values)
         return record
+
+    def append_unanswered(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject_ref: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        """Append one entry as `append` does, without waiting to learn its hash.
+
+        In a pipeline (PostgreSQL) the statement goes out with whatever is sent next,
+        typically the COMMIT: a submission's data transaction is then one round trip.
+        """
+        if self.statements.sealed_on_server_quietly is None:
+            self.append(at=at, actor=actor, action=action, subject_ref=subject_ref, details=details)
+            return
+        unsealed = AuditRecord(
+            seq=0,
+            at=at,
+            actor=actor,
+            action=action,
+            subject_ref=subject_ref,
+            request_id=None,
+            details=canonical_details(details or {}),
+            prev_hash="",
+            hash="",
+        )
+        self.cursor.run(self.statements.sealed_on_server_quietly, _server_values(unsealed))
+
+
+def _server_values(record: AuditRecord) -> dict[str, object]:
+    """The markers of the server-sealed append: the entry's columns and what its hash needs."""
+    return {**vars(record), "at_iso": record.at.isoformat(), "head_id": HEAD_ID}
 
 
 class AuditRepository:
