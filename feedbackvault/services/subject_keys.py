@@ -84,7 +84,7 @@ class SubjectKeys:
             if len(claim.indexed) == len(digests):
                 return replace(fresh, created=True, indexed=tuple(digests.items()))
             # A concurrent claim indexed one of these first: take back what this one did.
-            taken_back = [(kind, digests[kind]) for kind in claim.indexed]  # type: ignore[index]
+            taken_back = [(kind, d) for kind, d in digests.items() if kind in claim.indexed]
             with stores.keys() as keys_unit:
                 keys_unit.keys.remove_lookups(self.index.version, fresh.subject_id, taken_back)
             raise IdentifierRace

@@ -114,8 +114,9 @@ def _inserts(dialect: Dialect) -> _Inserts:
 def _together(dialect: Dialect, subject_row: SubjectRow) -> DriverStatement:
     """Insert a submission's rows in one statement (a held subject's returns 1 if it was missing).
 
-    The subject's row goes first, as in the separate statements: it is the only row
-    another transaction can be waiting on, and it is always taken before the audit head.
+    The subject's row, the only one another transaction can be waiting on, is taken
+    in this statement, before the audit head is taken in a later one: rows before the
+    head, as in every write, so appends cannot deadlock.
     """
     subject, subject_types = insert_sql(SUBJECT, "s_")
     consent, consent_types = insert_sql(CONSENT, "c_")

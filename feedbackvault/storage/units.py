@@ -126,9 +126,10 @@ class Stores:
     def submission_data(self) -> Iterator[SubmissionDataUnit]:
         """Run one data transaction of a submission, pipelined with its COMMIT (PostgreSQL).
 
-        On a plain connection rather than a session: a submission's statements all run
-        on the driver's cursor, and a session's begin, commit and close cost ~8% of a
-        submission (py-spy). The COMMIT goes in the pipeline's last round trip.
+        On a pooled driver connection rather than a session or a SQLAlchemy Connection
+        (`driver_transaction`): a submission's statements all run on the driver's
+        cursor, and those layers' begin, commit and close cost ~8% of a submission each
+        (py-spy). The COMMIT goes in the pipeline's last round trip.
         """
         with self.databases.data_connection() as lent:
             cursor = DriverCursor(lent.connection, lent.dialect)
