@@ -147,6 +147,11 @@ def run_one(
     command = [sys.executable, str(script), *extra]
     if args.smoke:
         command.append("--smoke")
+    if "--output" in flags:
+        # One file per database: run on SQLite, then PostgreSQL, a script's default
+        # output file would hold only the second run's results.
+        tag = f"{database}{'-smoke' if args.smoke else ''}"
+        command += ["--output", str(RESULTS / f"{script.stem.removeprefix('bench_')}-{tag}.json")]
     with ExitStack() as stack:
         if database == "postgresql":
             if "--pg-url" in flags:
