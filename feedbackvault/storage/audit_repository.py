@@ -124,17 +124,7 @@ class AuditAppender:
         On SQLite three statements (read the head, insert, move the head) under the
         database's write lock; on PostgreSQL one, the server computing the hash.
         """
-        unsealed = AuditRecord(
-            seq=0,
-            at=at,
-            actor=actor,
-            action=action,
-            subject_ref=subject_ref,
-            request_id=request_id,
-            details=canonical_details(details or {}),
-            prev_hash="",
-            hash="",
-        )
+        unsealed = _unlinked(at, actor, action, subject_ref, request_id, details)
         if self.statements.sealed_on_server is not None:
             [(seq, hash_, prev_hash)] = self.cursor.fetchall(
                 self.statements.sealed_on_server, _server_values(unsealed)
@@ -166,18 +156,30 @@ class AuditAppender:
         if self.statements.sealed_on_server_quietly is None:
             self.append(at=at, actor=actor, action=action, subject_ref=subject_ref, details=details)
             return
-        unsealed = AuditRecord(
-            seq=0,
-            at=at,
-            actor=actor,
-            action=action,
-            subject_ref=subject_ref,
-            request_id=None,
-            details=canonical_details(details or {}),
-            prev_hash="",
-            hash="",
-        )
+        unsealed = _unlinked(at, actor, action, subject_ref, None, details)
         self.cursor.run(self.statements.sealed_on_server_quietly, _server_values(unsealed))
+
+
+def _unlinked(
+    at: datetime,
+    actor: str,
+    action: str,
+    subject_ref: str | None,
+    request_id: str | None,
+    details: Mapping[str, object] | None,
+) -> AuditRecord:
+    """An entry not yet linked into the chain: no sequence number, no hashes."""
+    return AuditRecord(
+        seq=0,
+        at=at,
+        actor=actor,
+        action=action,
+        subject_ref=subject_ref,
+        request_id=request_id,
+        details=canonical_details(details or {}),
+        prev_hash="",
+        hash="",
+    )
 
 
 def _server_values(record: AuditRecord) -> dict[str, object]:
