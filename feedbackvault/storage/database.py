@@ -212,7 +212,10 @@ def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[
         raise
     finally:
         if autocommit and pooled.is_valid:
-            connection.autocommit = False
+            try:
+                connection.autocommit = False
+            except driver_error:
+                pooled.invalidate()
         pooled.close()
 
 
