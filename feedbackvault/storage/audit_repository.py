@@ -35,10 +35,9 @@ class _AppendStatements:
     lock_head: DriverStatement
     insert_entry: DriverStatement
     move_head: DriverStatement
-    # PostgreSQL: the whole append in one statement, the server computing the hash;
-    # answering the entry's seq, hash and prev_hash, or answering nothing.
+    # PostgreSQL: the whole append in one statement, the server computing the hash
+    # and answering the entry's seq, hash and prev_hash.
     sealed_on_server: DriverStatement | None
-    sealed_on_server_quietly: DriverStatement | None
 
 
 # The JSON array `domain.audit.record_hash` hashes, written in SQL (CAST, since `::`
@@ -55,7 +54,7 @@ _CHAINED_JSON = """'[' || CAST(to_json(head.prev_hash) AS text) || ',' || CAST(h
     || ',' || CAST(to_json(CAST(:details AS text)) AS text) || ']'"""
 
 
-def _sealed_on_server(dialect: Dialect, returning: str) -> DriverStatement:
+def _sealed_on_server(dialect: Dialect) -> DriverStatement:
     """Lock the head, hash the entry onto it, insert the entry and move the head: one statement.
 
     The head is locked first (FOR UPDATE): a concurrent appender waits there and then
@@ -77,7 +76,8 @@ def _sealed_on_server(dialect: Dialect, returning: str) -> DriverStatement:
             FROM sealed
         )
         UPDATE audit_head SET seq = sealed.seq, hash = sealed.hash
-        FROM sealed WHERE audit_head.id = :head_id {returning}
+        FROM sealed WHERE audit_head.id = :head_id
+        RETURNING sealed.seq, sealed.hash, sealed.prev_hash
     """  # noqa: S608 - the tables' own names and markers only
     types = {column.key: column.type for column in AUDIT_ENTRY.columns}
     return prepare(dialect, " ".join(sql.split()), types)
@@ -85,7 +85,6 @@ def _sealed_on_server(dialect: Dialect, returning: str) -> DriverStatement:
 
 @once_per_dialect
 def _append_statements(dialect: Dialect) -> _AppendStatements:
-    on_server = dialect.name == "postgresql"
     return _AppendStatements(
         # SQLite has no row locks: its writers already hold the database's write lock.
         lock_head=prepare(dialect, "SELECT seq, hash FROM audit_head WHERE id = :id", {}),
@@ -93,12 +92,7 @@ def _append_statements(dialect: Dialect) -> _AppendStatements:
         move_head=prepare(
             dialect, "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = :id", {}
         ),
-        sealed_on_server=(
-            _sealed_on_server(dialect, "RETURNING sealed.seq, sealed.hash, sealed.prev_hash")
-            if on_server
-            else None
-        ),
-        sealed_on_server_quietly=_sealed_on_server(dialect, "") if on_server else None,
+        sealed_on_server=_sealed_on_server(dialect) if dialect.name == "postgresql" else None,
     )
 
 
@@ -153,11 +147,12 @@ class AuditAppender:
         In a pipeline (PostgreSQL) the statement goes out with whatever is sent next,
         typically the COMMIT: a submission's data transaction is then one round trip.
         """
-        if self.statements.sealed_on_server_quietly is None:
+        if self.statements.sealed_on_server is None:
             self.append(at=at, actor=actor, action=action, subject_ref=subject_ref, details=details)
             return
+        # Run, not fetched: the answer arrives with the next sync and is not read.
         unsealed = _unlinked(at, actor, action, subject_ref, None, details)
-        self.cursor.run(self.statements.sealed_on_server_quietly, _server_values(unsealed))
+        self.cursor.run(self.statements.sealed_on_server, _server_values(unsealed))
 
 
 def _unlinked(

@@ -173,10 +173,6 @@ class KeyRepository:
         """Return, per identifier kind, the subject its digest points at (one query)."""
         return KeyRows(driver_cursor(self.session)).find_subjects(version, digests)
 
-    def add_lookups(self, version: int, subject_id: str, digests: Mapping[Any, bytes]) -> bool:
-        """Index a subject under one digest per kind; return False when a digest is taken."""
-        return KeyRows(driver_cursor(self.session)).add_lookups(version, subject_id, digests)
-
     def remove_lookups(
         self, version: int, subject_id: str, entries: Iterable[tuple[str, bytes]]
     ) -> None:
