@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from feedbackvault.storage.bulk import is_postgres
@@ -94,14 +94,21 @@ class RetentionCounts:
         return int(self.session.scalar(query) or 0)
 
     def count_outliving(
-        self, retentions: Mapping[str, tuple[int, float]], now: datetime
+        self, retentions: Mapping[str, tuple[int, float]], now: datetime, *, serial: bool = False
     ) -> dict[str, int]:
         """Count, per purpose, live responses stored to expire later than its retention now gives.
 
         `retentions` maps a purpose to (calendar months, seconds). Months are
         added by the calendar, clamped to the month's last day, as the policy
         does when a response is stored. One scan covers every purpose.
+
+        `serial` keeps PostgreSQL from splitting the scan over parallel workers, for
+        a count that runs beside the sweep: at 1,000,000 responses the parallel scan
+        took 135 ms in three processes (~0.4 s of CPU), the serial one 256 ms in one,
+        and on two cores the parallel workers took their time from the sweep's batches.
         """
+        if serial and self._postgres:
+            self.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         beyond = case(
             *(
                 (Response.purpose == purpose, self._beyond(months, seconds))
