@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask, Response
 from flask.testing import FlaskClient
 from sqlalchemy import make_url
 from werkzeug.test import TestResponse
 
-from feedbackvault.api.security_headers import API_CSP
+from feedbackvault.api.security_headers import API_CSP, STATIC_HEADERS, add_security_headers
 from feedbackvault.app import Services, create_app
 from feedbackvault.settings import Settings
 from feedbackvault.storage.database import Databases
@@ -104,3 +105,21 @@ def test_the_docs_page_may_load_only_its_cdn_and_its_own_inline_script(
     for script in inline:
         digest = base64.b64encode(hashlib.sha256(script).digest()).decode()
         assert f"'sha256-{digest}'" in script_src
+
+
+def test_static_headers_a_view_set_are_kept_and_its_policy_is_replaced(app: Flask) -> None:
+    preset = [
+        ("Content-Type", "application/json"),
+        ("cache-control", "private"),
+        ("Content-Security-Policy", "default-src 'self'"),
+        ("content-security-policy", "img-src *"),
+    ]
+    with app.test_request_context("/api/v1/purposes"):
+        response = add_security_headers(Response("{}", 200, headers=preset))
+    assert list(response.headers) == [
+        ("Content-Type", "application/json"),
+        ("cache-control", "private"),
+        ("Content-Security-Policy", API_CSP),
+        ("Content-Length", "2"),
+        *((name, value) for name, value in STATIC_HEADERS.items() if name != "Cache-Control"),
+    ]
