@@ -90,6 +90,7 @@ def rows(responses: int) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any]
             "id": str(uuid.uuid4()),
             "subject_id": subject_id,
             "consent_id": consent_id,
+            "consent_expires_at": consent["expires_at"],
             "survey_id": SURVEY,
             "purpose": purpose,
             "touchpoint": TOUCHPOINTS[rng.randrange(len(TOUCHPOINTS))],

@@ -121,6 +121,7 @@ def seed(services: Services, responses: int, subjects: int) -> None:
             rows.append(
                 {
                     "id": response_id, "subject_id": subject_id, "consent_id": consent_id,
+                    "consent_expires_at": recorded + timedelta(days=180),
                     "survey_id": "bench", "purpose": "service-improvement", "touchpoint": "web",
                     "locale": "nl-NL", "nps": n % 11, "csat": 1 + n % 5, "ces": 1 + n % 7,
                     "email_ct": seal("email_ct", email_of(s)),

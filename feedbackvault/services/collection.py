@@ -111,10 +111,12 @@ class CollectionService:
         response_id, consent_id = str(uuid.uuid4()), str(uuid.uuid4())
         withdraw_token = secrets.token_urlsafe(32)
         receipt = self._sign(consent_id, submission, now, withdraw_token)
+        consent_expires_at = purpose.consent_expires_at(now)
         response: ResponseRow = {
             "id": response_id,
             "subject_id": None,
             "consent_id": consent_id,
+            "consent_expires_at": consent_expires_at,
             "survey_id": submission.survey_id,
             "purpose": purpose.id,
             "touchpoint": submission.touchpoint,
@@ -133,7 +135,7 @@ class CollectionService:
             "notice_version": submission.consent.notice_version,
             "given_at": submission.consent.given_at.astimezone(UTC),
             "recorded_at": now,
-            "expires_at": purpose.consent_expires_at(now),
+            "expires_at": consent_expires_at,
             "withdraw_token_hash": hash_secret(withdraw_token),
             "receipt_signature": receipt.signature,
         }

@@ -57,6 +57,7 @@ class ResponseRow(TypedDict, total=False):
     id: str
     subject_id: str | None
     consent_id: str
+    consent_expires_at: datetime
     survey_id: str
     purpose: str
     touchpoint: str | None

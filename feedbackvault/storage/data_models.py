@@ -134,6 +134,11 @@ class Response(DataBase):
     # deleted behind the application's back drops them from aggregates, which count a
     # response only while it has one (migration 0008).
     consent_id: Mapped[str | None] = mapped_column(String(36))
+    # The consent record's own expiry, copied when both are stored (it never changes), so
+    # the sweep tells a standing consent from an expired one without looking the record
+    # up: a lookup per swept response was half of a batch (migration 0009). Null when
+    # unknown (rows from before 0009 that were not backfilled) and once anonymised.
+    consent_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     survey_id: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str] = mapped_column(String(64))
     touchpoint: Mapped[str | None] = mapped_column(String(40))

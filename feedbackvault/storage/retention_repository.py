@@ -29,12 +29,12 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
-    FromClause,
     Integer,
     MetaData,
     Select,
     String,
     Table,
+    any_,
     cast,
     delete,
     exists,
@@ -44,7 +44,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
-    true,
     union_all,
     update,
 )
@@ -77,7 +76,7 @@ _SQLITE_PICKED = Table(
     Column("ref", Integer, primary_key=True),
     Column("purpose", String, nullable=False),
     Column("subject_id", String),
-    Column("consent_ref", Integer),
+    Column("consent_id", String),
     Column("consent_live", Boolean, nullable=False),
     Column("anonymise", Boolean, nullable=False),
     prefixes=["TEMPORARY"],
@@ -129,16 +128,19 @@ class RetentionRepository(ShredQueue):
 
         Responses of the purposes in `anonymise` are anonymised, all others deleted;
         a batch takes only those to anonymise, or only the others (`anonymising`).
-        Each row's consent record is read through its primary key in the same
-        statement: one still standing (its expiry, fixed at collection, is ahead) is
-        kept, and keeps the subject from being a candidate for shredding.
+        A row whose consent record still stands, by the copy of the record's expiry
+        the row carries (`consent_expires_at`), keeps the record and keeps the subject
+        from being a candidate for shredding. Any other row's record is looked up by
+        id, and deleted only if it has expired: a missing copy costs that lookup, and
+        a row unlinked from its record has none to look up.
         """
-        consent, joined = self._own_consent()
-        consent_live = func.coalesce(consent.c.expires_at > now, false())
+        consent_live = RESPONSE.c.consent_id.is_not(None) & func.coalesce(
+            RESPONSE.c.consent_expires_at > now, false()
+        )
         of_mode = RESPONSE.c.purpose.in_(list(anonymise))
         pick = (
-            self._picked_columns(consent.c.address, consent_live, anonymise)
-            .select_from(RESPONSE.outerjoin(consent, joined))
+            self._picked_columns(consent_live, anonymise)
+            .select_from(RESPONSE)
             .where(
                 RESPONSE.c.expires_at <= now,
                 RESPONSE.c.anonymised_at.is_(None),
@@ -154,7 +156,7 @@ class RetentionRepository(ShredQueue):
     ) -> SweptBatch:
         """Remove up to `limit` unexpired responses whose consent record expired, and the record."""
         pick = (
-            self._picked_columns(self._address(CONSENT), false(), anonymise)
+            self._picked_columns(false(), anonymise)
             .select_from(RESPONSE.join(CONSENT, CONSENT.c.id == RESPONSE.c.consent_id))
             .where(CONSENT.c.expires_at <= now, response_is_live(now))
             .order_by(CONSENT.c.expires_at)
@@ -189,35 +191,14 @@ class RetentionRepository(ShredQueue):
         self.queue_subjects(sorted({row.subject_id for row in removed if row.subject_id}), now)
         return SweptBatch(consents_removed=Counter(row.purpose for row in removed))
 
-    def _own_consent(self) -> tuple[FromClause, ColumnElement[bool]]:
-        """Give the consent record of each response to pick, and the condition that joins it.
-
-        On PostgreSQL it is a LATERAL lookup through the primary key per response: as a
-        plain join, the planner switched between 10,000 and 20,000 rows to hashing a scan
-        of the whole consent table (bench_sweep.py, batches of 20,000: 16,000-20,000 rows/s
-        against 28,000-29,000 with the lookups).
-        """
-        consent = select(
-            self._address(CONSENT).label("address"), CONSENT.c.id, CONSENT.c.expires_at
-        )
-        if self._postgres:
-            # LIMIT 1 (the key is unique) keeps the planner from flattening it into a join.
-            own = consent.where(CONSENT.c.id == RESPONSE.c.consent_id).limit(1)
-            return own.lateral("own_consent"), true()
-        own_consent = consent.subquery("own_consent")
-        return own_consent, own_consent.c.id == RESPONSE.c.consent_id
-
     def _picked_columns(
-        self,
-        consent_address: ColumnElement[Any],
-        consent_live: ColumnElement[bool],
-        anonymise: Sequence[str],
+        self, consent_live: ColumnElement[bool], anonymise: Sequence[str]
     ) -> Select[Any]:
         return select(
             self._address(RESPONSE).label("ref"),
             RESPONSE.c.purpose,
             RESPONSE.c.subject_id,
-            consent_address.label("consent_ref"),
+            RESPONSE.c.consent_id,
             consent_live.label("consent_live"),
             RESPONSE.c.purpose.in_(list(anonymise)).label("anonymise"),
         )
@@ -258,7 +239,7 @@ class RetentionRepository(ShredQueue):
             select(self._address(CONSENT).label("address"))
             .select_from(CONSENT)
             .where(
-                self._at(CONSENT, select(picked.c.consent_ref).where(~picked.c.consent_live)),
+                self._consent_of(picked, now),
                 CONSENT.c.expires_at <= now,
             )
             .with_for_update(skip_locked=True)
@@ -276,6 +257,16 @@ class RetentionRepository(ShredQueue):
             _tally(_CONSENT, consents.c.purpose),
         ).add_cte(queued)
         return _swept(self.session.execute(outcome).all())
+
+    def _consent_of(self, picked: Any, now: datetime) -> ColumnElement[bool]:
+        """Match the consent records of the picked rows not known to stand, by primary key."""
+        ids = select(picked.c.consent_id).where(
+            ~picked.c.consent_live, picked.c.consent_id.is_not(None)
+        )
+        if self._postgres:
+            # One array, so the probes go through pk_consent whatever the planner guesses.
+            return CONSENT.c.id == any_(func.array(ids.scalar_subquery()))
+        return CONSENT.c.id.in_(ids)
 
     def _queue_candidates(self, picked: Any, now: datetime) -> Any:
         """Queue the subjects of picked rows that held no consent still standing."""
@@ -303,10 +294,7 @@ class RetentionRepository(ShredQueue):
         )
         consents = self.session.scalars(
             delete(CONSENT)
-            .where(
-                self._at(CONSENT, select(picked.c.consent_ref).where(~picked.c.consent_live)),
-                CONSENT.c.expires_at <= now,
-            )
+            .where(self._consent_of(picked, now), CONSENT.c.expires_at <= now)
             .returning(CONSENT.c.purpose)
         )
         batch = SweptBatch(consents_removed=Counter(consents))
@@ -345,6 +333,8 @@ class RetentionRepository(ShredQueue):
             "id": literal(anonymised_id_prefix(now), String) + random_tail,
             "subject_id": None,
             "consent_id": None,
+            # The record's expiry is its recording moment plus a retention, like expires_at.
+            "consent_expires_at": None,
             "email_ct": None,
             "name_ct": None,
             "customer_id_ct": None,
