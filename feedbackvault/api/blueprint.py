@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import json.scanner
 from typing import Any
 
 import flask
@@ -19,6 +20,9 @@ from feedbackvault.domain.errors import ValidationFailed
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 NUL_MESSAGE = "Text must not contain NUL characters."
 REPEATED_MESSAGE = "Give this parameter once."
+# The C scanner (CPython's) reads exactly four hex digits after `\u`; the pure Python
+# one passes them to int(), which reads `\u 000` or `\u0_00` as a NUL too.
+STRICT_ESCAPES = getattr(json.scanner, "c_make_scanner", None) is not None
 
 
 def holds_nul(value: Any) -> bool:
@@ -30,6 +34,17 @@ def holds_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(holds_nul(v) for v in value)
     return False
+
+
+def may_hold_nul(raw: bytes) -> bool:
+    """Tell whether a UTF-8 JSON body may decode to a string holding NUL (False: it cannot).
+
+    UTF-8 has the byte 0 only for NUL itself, and strict JSON (webargs decodes UTF-8
+    and calls `json.loads`) refuses it raw inside a string, so a NUL can only be
+    spelled `\\u0000`. Finding neither spares walking the decoded body (~1.5% of a
+    submission).
+    """
+    return not STRICT_ESCAPES or b"\\u0000" in raw or b"\x00" in raw
 
 
 def check_address() -> None:
@@ -74,10 +89,11 @@ class StrictJsonParser(FlaskParser):
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
             raise UnsupportedMediaType()
-        if not req.get_data(cache=True):
+        raw = req.get_data(cache=True)
+        if not raw:
             raise BadRequest()
         body = super()._raw_load_json(req)
-        if holds_nul(body):
+        if may_hold_nul(raw) and holds_nul(body):
             raise ValidationFailed({"body": [NUL_MESSAGE]})
         return body
 
