@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import marshmallow as ma
 import pytest
 
-from feedbackvault.api.collect.schemas import SubmissionSchema
+from feedbackvault.api.collect.schemas import RecordedSchema, SubmissionSchema
 from tests.collect.test_collect_rejections import INVALID_BODIES, consent
 from tests.support import submission
 
@@ -54,3 +55,32 @@ def test_quick_load_leaves_every_body_the_schema_refuses_to_it(case: str) -> Non
 )
 def test_quick_load_steps_aside_for_anything_but_a_clean_object(body: Any) -> None:
     assert SCHEMA.quick_load(body) is None
+
+
+RECEIPT = {
+    "receipt_id": "r-1",
+    "purpose": "service-improvement",
+    "notice_version": "2026-01",
+    "given_at": "2026-11-24T09:59:00Z",
+    "recorded_at": "2026-11-24T10:00:00Z",
+    "withdraw_token": "t",
+    "signature": "s",
+}
+RECORDED = {"response_id": "a-1", "expires_at": "2027-05-23T10:00:00Z", "receipt": RECEIPT}
+ANSWERS: dict[str, Any] = {
+    "the usual answer": RECORDED,
+    "keys in another order": dict(reversed(RECORDED.items())),
+    "an unknown key": {**RECORDED, "extra": "x"},
+    "a key missing": {"expires_at": "2027-05-23T10:00:00Z", "receipt": RECEIPT},
+    "a receipt key missing": {**RECORDED, "receipt": {"receipt_id": "r-1"}},
+    "a number": {**RECORDED, "response_id": 7},
+    "a null": {**RECORDED, "expires_at": None},
+    "a receipt that is not a dict": {**RECORDED, "receipt": None},
+}
+
+
+@pytest.mark.parametrize("case", sorted(ANSWERS))
+def test_the_quick_dump_gives_the_schemas_json_in_its_order(case: str) -> None:
+    schema = RecordedSchema()
+    expected = ma.Schema.dump(schema, ANSWERS[case])
+    assert json.dumps(schema.dump(ANSWERS[case])) == json.dumps(expected)

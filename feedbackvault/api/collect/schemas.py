@@ -126,12 +126,53 @@ class ReceiptSchema(ma.Schema):
     )
 
 
+def dump_strings(
+    fields: Mapping[str, ma.fields.Field[Any]], values: object
+) -> dict[str, Any] | None:
+    """Dump a dict of strings as `Schema.dump` would; None when it holds anything else.
+
+    A String field dumps a str as itself and a key the dict lacks is left out, in the
+    fields' order; a Nested field's dict goes the same way through its schema's fields.
+    Only plain fields (no defaults, keys or attributes of their own) take this path.
+    """
+    if type(values) is not dict:
+        return None
+    dumped: dict[str, Any] = {}
+    for name, field in fields.items():
+        if field.data_key is not None or field.attribute is not None:
+            return None
+        if name not in values:
+            if field.dump_default is not ma.missing:
+                return None
+            continue
+        value = values[name]
+        if type(field) is ma.fields.String and type(value) is str:
+            dumped[name] = value
+        elif type(field) is ma.fields.Nested and not field.many:
+            nested = dump_strings(field.schema.dump_fields, value)
+            if nested is None:
+                return None
+            dumped[name] = nested
+        else:
+            return None
+    return dumped
+
+
 class RecordedSchema(ma.Schema):
     """A stored response."""
 
     response_id = ma.fields.String()
     expires_at = ma.fields.String()
     receipt = ma.fields.Nested(ReceiptSchema)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """Dump the answer, quickly when it is the usual dict of strings.
+
+        `Schema.dump` cost ~8.5 us an answer for copying ten strings; neither this
+        schema nor the receipt's has dump hooks, so the copy is the whole of it.
+        """
+        quick = None if many or self.many else dump_strings(self.dump_fields, obj)
+        return super().dump(obj, many=many) if quick is None else quick
 
 
 class WithdrawSchema(ma.Schema):
