@@ -48,10 +48,10 @@ AGGREGATE_INDEX_COLUMNS = (
 )
 
 
-def _partial_index(name: str, column: str, condition: str) -> Index:
+def _partial_index(name: str, column: str, condition: str, *, unique: bool = False) -> Index:
     """Index a column over the rows that meet a condition, on PostgreSQL and SQLite alike."""
     where = text(condition)
-    return Index(name, column, postgresql_where=where, sqlite_where=where)
+    return Index(name, column, unique=unique, postgresql_where=where, sqlite_where=where)
 
 
 class DataBase(DeclarativeBase):
@@ -122,7 +122,12 @@ class Response(DataBase):
         # subject or consent, the consent foreign key's SET NULL probes included, and the
         # sweep's search for expired rows all imply the condition, so both databases use them.
         _partial_index("ix_response_subject_id", "subject_id", "subject_id IS NOT NULL"),
-        _partial_index("ix_response_consent_id", "consent_id", "consent_id IS NOT NULL"),
+        # Unique: every submission records its own consent (API.md: one receipt each), so
+        # the sweep knows that a record whose response it removed is named by no other
+        # (migration 0010).
+        _partial_index(
+            "ix_response_consent_id", "consent_id", "consent_id IS NOT NULL", unique=True
+        ),
         _partial_index("ix_response_expires_at", "expires_at", "anonymised_at IS NULL"),
     )
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Table,
     any_,
     cast,
+    column,
     delete,
     exists,
     false,
@@ -44,6 +45,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    true,
     union_all,
     update,
 )
@@ -81,6 +83,9 @@ _SQLITE_PICKED = Table(
     Column("anonymise", Boolean, nullable=False),
     prefixes=["TEMPORARY"],
 )
+
+# The transaction-local mark under which the consent unlink trigger skips its search.
+RESPONSES_HANDLED = "feedbackvault.responses_handled"
 
 # The kinds of row a PostgreSQL batch statement returns: (kind, purpose, count).
 _DELETED, _ANONYMISED, _CONSENT = "deleted", "anonymised", "consent"
@@ -219,29 +224,35 @@ class RetentionRepository(ShredQueue):
         """
         self._without_jit()
         picked = pick.with_for_update(of=RESPONSE, skip_locked=True).cte("picked")
+        # The address as a column of `response` (not literal text), so that SQLAlchemy
+        # sees the join with `picked` and renders DELETE ... USING, UPDATE ... FROM.
+        at_picked = column("ctid", _selectable=RESPONSE) == picked.c.ref
+        # Each returns, beside the purpose, the consent of every row it really handled.
+        handled = (RESPONSE.c.purpose, picked.c.consent_id, picked.c.consent_live)
         deleted = (
             delete(RESPONSE)
-            .where(self._at(RESPONSE, select(picked.c.ref).where(~picked.c.anonymise)))
-            .returning(RESPONSE.c.purpose)
+            .where(at_picked, ~picked.c.anonymise)
+            .returning(*handled)
             .cte("deleted")
         )
         anonymised = (
             update(RESPONSE)
-            .where(self._at(RESPONSE, select(picked.c.ref).where(picked.c.anonymise)))
+            .where(at_picked, picked.c.anonymise)
             .values(self._anonymised(now))
-            .returning(RESPONSE.c.purpose)
+            .returning(*handled)
             .cte("anonymised")
         )
+        gone = union_all(
+            select(deleted.c.consent_id, deleted.c.consent_live),
+            select(anonymised.c.consent_id, anonymised.c.consent_live),
+        ).subquery("gone")
         # Consents another transaction holds (a withdrawal) are skipped, not waited
         # for: a later sweep finds them bare. Waiting could deadlock with a withdrawal
         # that holds its consent and waits for one of this batch's responses.
         expired_consents = (
             select(self._address(CONSENT).label("address"))
             .select_from(CONSENT)
-            .where(
-                self._consent_of(picked, now),
-                CONSENT.c.expires_at <= now,
-            )
+            .where(self._consent_of(gone), CONSENT.c.expires_at <= now)
             .with_for_update(skip_locked=True)
         )
         consents = (
@@ -256,13 +267,23 @@ class RetentionRepository(ShredQueue):
             _tally(_ANONYMISED, anonymised.c.purpose),
             _tally(_CONSENT, consents.c.purpose),
         ).add_cte(queued)
-        return _swept(self.session.execute(outcome).all())
+        # A record goes only with the response this statement removed, and no other
+        # response names it (unique ix_response_consent_id): the unlink trigger has
+        # nothing to find, so it is told to skip its search (migration 0010).
+        self._mark_responses_handled(True)
+        rows = self.session.execute(outcome).all()
+        self._mark_responses_handled(False)
+        return _swept(rows)
 
-    def _consent_of(self, picked: Any, now: datetime) -> ColumnElement[bool]:
-        """Match the consent records of the picked rows not known to stand, by primary key."""
-        ids = select(picked.c.consent_id).where(
-            ~picked.c.consent_live, picked.c.consent_id.is_not(None)
+    def _mark_responses_handled(self, on: bool) -> None:
+        """Tell the consent unlink trigger whether the running statements unlink for it."""
+        self.session.execute(
+            select(func.set_config(RESPONSES_HANDLED, "on" if on else "off", true()))
         )
+
+    def _consent_of(self, rows: Any) -> ColumnElement[bool]:
+        """Match the consent records of these rows not known to stand, by primary key."""
+        ids = select(rows.c.consent_id).where(~rows.c.consent_live, rows.c.consent_id.is_not(None))
         if self._postgres:
             # One array, so the probes go through pk_consent whatever the planner guesses.
             return CONSENT.c.id == any_(func.array(ids.scalar_subquery()))
@@ -294,7 +315,7 @@ class RetentionRepository(ShredQueue):
         )
         consents = self.session.scalars(
             delete(CONSENT)
-            .where(self._consent_of(picked, now), CONSENT.c.expires_at <= now)
+            .where(self._consent_of(picked), CONSENT.c.expires_at <= now)
             .returning(CONSENT.c.purpose)
         )
         batch = SweptBatch(consents_removed=Counter(consents))
