@@ -43,6 +43,7 @@ from seeding import fresh_instance
 from sqlalchemy import Engine, insert, text
 
 from feedbackvault.app import Services, create_app
+from feedbackvault.domain.ids import new_id
 from feedbackvault.storage.data_models import Consent, Response, Subject
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
@@ -69,8 +70,9 @@ def rows(responses: int) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any]
     for index in range(responses):
         recorded = NOW - timedelta(seconds=rng.randrange(365 * 86_400))
         purpose = purposes[index % 10]
-        subject_id = str(uuid.uuid4()) if index % 2 == 0 else None
-        consent_id = str(uuid.uuid4())
+        # Ids as the service makes them: time-ordered, from the moment of recording.
+        subject_id = new_id(recorded) if index % 2 == 0 else None
+        consent_id = new_id(recorded)
         subject = {"id": subject_id, "created_at": recorded} if subject_id else None
         consent = {
             "id": consent_id,
@@ -87,7 +89,7 @@ def rows(responses: int) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any]
         # Skewed like real NPS answers: many 8-10s, a tail of detractors.
         nps = min(10, max(0, round(rng.gauss(7.8, 2.2))))
         response = {
-            "id": str(uuid.uuid4()),
+            "id": new_id(recorded),
             "subject_id": subject_id,
             "consent_id": consent_id,
             "consent_expires_at": consent["expires_at"],

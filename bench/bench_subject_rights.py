@@ -33,7 +33,6 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from sqlalchemy import insert, text
 from feedbackvault.app import Services, create_app
 from feedbackvault.crypto.envelope import generate_dek, wrap_dek
 from feedbackvault.crypto.fields import FieldContext, encrypt_field
+from feedbackvault.domain.ids import new_id
 from feedbackvault.storage.data_models import Consent, Response, Subject
 from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
 
@@ -62,7 +62,7 @@ def seed(services: Services, responses: int, subjects: int) -> None:
     """Insert subjects with keys and lookups, then responses and consents, a chunk at a time."""
     kek = services.key_provider.active_kek()
     index = services.subject_keys.index
-    ids = [str(uuid.uuid4()) for _ in range(subjects)]
+    ids = [new_id(NOW) for _ in range(subjects)]
     deks = [generate_dek() for _ in range(subjects)]
     for start in range(0, subjects, INSERT_CHUNK):
         chunk = range(start, min(start + INSERT_CHUNK, subjects))
@@ -97,8 +97,9 @@ def seed(services: Services, responses: int, subjects: int) -> None:
         for n in range(start, min(start + INSERT_CHUNK, responses)):
             s = n % subjects
             subject_id, dek = ids[s], deks[s]
-            response_id, consent_id = str(uuid.uuid4()), str(uuid.uuid4())
             recorded = NOW - timedelta(days=1 + n % 90, seconds=n % 86_400)
+            # Ids as the service makes them: time-ordered, from the moment of recording.
+            response_id, consent_id = new_id(recorded), new_id(recorded)
 
             def seal(
                 column: str,

@@ -25,7 +25,6 @@ import shutil
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -37,6 +36,7 @@ from seeding import FixedClock, fresh_instance
 from sqlalchemy import Engine, Table, create_engine, make_url, text
 
 from feedbackvault.app import Services
+from feedbackvault.domain.ids import new_id
 from feedbackvault.storage.data_models import Consent, Response, Subject
 from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
 
@@ -96,8 +96,9 @@ def chunk_rows(start: int, stop: int, expired: int) -> tuple[Rows, Rows]:
         expires = NOW - timedelta(seconds=1 + index) if is_expired else NOW + timedelta(days=170)
         # product-research keeps consent records three years: its subjects stay.
         consent_expires = expires if purpose == "service-improvement" else NOW + timedelta(days=700)
-        subject_id = str(uuid.uuid4()) if index % 2 == 0 else None
-        consent_id = str(uuid.uuid4())
+        # Ids as the service makes them: time-ordered, from the moment of recording.
+        subject_id = new_id(recorded) if index % 2 == 0 else None
+        consent_id = new_id(recorded)
         # About the size of a real field ciphertext: 14 bytes of header and nonce, 16 of tag.
         ciphertext = os.urandom(60) if subject_id else None
         if subject_id:
@@ -119,7 +120,7 @@ def chunk_rows(start: int, stop: int, expired: int) -> tuple[Rows, Rows]:
         )
         data[Response.__table__].append(
             (
-                str(uuid.uuid4()),
+                new_id(recorded),
                 subject_id,
                 consent_id,
                 consent_expires,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from feedbackvault.crypto.fields import FieldContext, encrypt_field
 from feedbackvault.crypto.signing import ReceiptSigner
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.errors import Forbidden, NotFound, ValidationFailed
+from feedbackvault.domain.ids import new_id
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.domain.responses import Submission, check_submission
 from feedbackvault.services.subject_keys import IdentifierRace, OpenSubject, SubjectKeys
@@ -108,7 +108,7 @@ class CollectionService:
         if errors or purpose is None:
             raise ValidationFailed(errors)
         personal = submission.personal_fields()
-        response_id, consent_id = str(uuid.uuid4()), str(uuid.uuid4())
+        response_id, consent_id = new_id(now), new_id(now)
         withdraw_token = secrets.token_urlsafe(32)
         receipt = self._sign(consent_id, submission, now, withdraw_token)
         consent_expires_at = purpose.consent_expires_at(now)

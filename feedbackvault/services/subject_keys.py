@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -11,6 +10,7 @@ from feedbackvault.crypto.blind_index import BlindIndex, IdentifierKind
 from feedbackvault.crypto.envelope import generate_dek, unwrap_dek, wrap_dek
 from feedbackvault.crypto.keys import KeyProvider
 from feedbackvault.domain.clock import Clock
+from feedbackvault.domain.ids import new_id
 from feedbackvault.storage.key_repository import WrappedKey
 from feedbackvault.storage.keystore_models import SubjectKey
 from feedbackvault.storage.units import KeyUnit, Stores, SubmissionKeyUnit
@@ -77,7 +77,7 @@ class SubjectKeys:
         without a key) takes one ordinary key-store transaction.
         """
         digests = self.digests(identifiers)
-        fresh, key = self.new_key(str(uuid.uuid4()), FIRST_DEK_VERSION)
+        fresh, key = self.new_key(new_id(self.clock.now()), FIRST_DEK_VERSION)
         with stores.key_claims() as unit:
             claim = unit.keys.claim(self.index.version, digests, key)
         if not claim.owners:
@@ -121,7 +121,7 @@ class SubjectKeys:
 
     def create(self, unit: AnyKeyUnit) -> OpenSubject:
         """Create a new pseudonymous subject with a fresh wrapped data key."""
-        subject = self.add_key_version(unit, str(uuid.uuid4()), FIRST_DEK_VERSION)
+        subject = self.add_key_version(unit, new_id(self.clock.now()), FIRST_DEK_VERSION)
         return replace(subject, created=True)
 
     def add_key_version(self, unit: AnyKeyUnit, subject_id: str, dek_version: int) -> OpenSubject:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -12,6 +11,7 @@ from feedbackvault.domain.audit import AuditRecord
 from feedbackvault.domain.clock import Clock
 from feedbackvault.domain.durations import add_calendar_months
 from feedbackvault.domain.errors import Conflict, NotFound, ValidationFailed
+from feedbackvault.domain.ids import new_id
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.services.access_export import AccessExport
 from feedbackvault.services.erasure import ErasureService
@@ -74,7 +74,7 @@ class SubjectRightsService:
         with self.stores.data() as unit:
             subject_refs = self.finder.find(unit, digests).ids
             row = PrivacyRequest(
-                id=str(uuid.uuid4()),
+                id=new_id(now),
                 kind=kind,
                 status="received",
                 email_digest=digests.get("email"),

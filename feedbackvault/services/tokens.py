@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from feedbackvault.domain.clock import Clock
 from feedbackvault.domain.errors import Conflict, NotFound, ValidationFailed
+from feedbackvault.domain.ids import new_id
 from feedbackvault.services.collection import hash_secret
 from feedbackvault.storage.data_models import ApiToken
 from feedbackvault.storage.units import Stores
@@ -69,7 +69,7 @@ class TokenService:
                 raise Conflict("A token with that name exists already.")
             unit.tokens.add(
                 ApiToken(
-                    id=str(uuid.uuid4()),
+                    id=new_id(now),
                     name=name,
                     role=role,
                     token_hash=hash_secret(secret),
