@@ -35,19 +35,6 @@ def test_stored_response_carries_its_consent_records_expiry(
     assert (copy - responses(services)[0].expires_at).days > 700
 
 
-def test_anonymised_response_loses_the_copy(
-    services: Services, client: FlaskClient, clock: FrozenClock, collector: dict[str, str]
-) -> None:
-    post(client, collector, canary_body())
-    clock.advance(days=180, seconds=1)
-
-    services.retention.sweep()
-
-    (row,) = responses(services)
-    # Recording moment plus a retention, like the real expiry it would give that back.
-    assert (row.anonymised_at is not None, row.consent_expires_at) == (True, None)
-
-
 def test_missing_copy_keeps_a_standing_consent_record_and_its_subject(
     services: Services, client: FlaskClient, clock: FrozenClock, collector: dict[str, str]
 ) -> None:

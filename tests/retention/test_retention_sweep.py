@@ -115,6 +115,8 @@ def test_anonymised_response_keeps_only_scores_survey_touchpoint_and_month(
     dropped = (row.subject_id, row.consent_id, row.created_at, row.locale, row.email_ct)
     assert dropped == (None, None, None, None, None)
     assert (row.name_ct, row.customer_id_ct, row.comment_ct) == (None, None, None)
+    # The consent record's expiry is its recording moment plus a retention, too.
+    assert row.consent_expires_at is None
     assert row.id != old_id
     # The real expiry would give the recording moment back (recorded + retention).
     assert row.expires_at.year == 9999
