@@ -17,7 +17,6 @@ An anonymised response, which must not keep that moment, gets a new id
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from datetime import datetime
 
@@ -28,9 +27,9 @@ _RANDOM_A = (1 << 12) - 1  # 12 random bits after the version
 _RANDOM_B = (1 << 62) - 1  # 62 random bits after the variant
 
 
-def new_id(at: datetime | None = None) -> str:
-    """Return a fresh UUIDv7 as text, for the moment `at` (default: now)."""
-    millis = time.time_ns() // 1_000_000 if at is None else int(at.timestamp() * 1000)
+def new_id(at: datetime) -> str:
+    """Return a fresh UUIDv7 as text, for the moment `at` (the service clock's, not the host's)."""
+    millis = int(at.timestamp() * 1000)
     random = int.from_bytes(os.urandom(10))
     value = (
         (millis & 0xFFFF_FFFF_FFFF) << 80

@@ -51,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable
 
+from feedbackvault.domain.ids import new_id
 from feedbackvault.storage.data_models import (
     CONSENT,
     RESPONSE,
@@ -119,8 +120,7 @@ def anonymised_id_prefix(now: datetime) -> str:
     random index pages (bench_sweep.py: anonymising 10,000 rows took 0.30 s with random
     UUIDs, 0.13-0.19 s with these).
     """
-    stamp = f"{int(now.timestamp() * 1000):012x}"
-    return f"{stamp[:8]}-{stamp[8:]}-7"
+    return new_id(now)[:15]
 
 
 class RetentionRepository(ShredQueue):
