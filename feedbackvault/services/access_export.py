@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from feedbackvault.crypto.errors import DecryptionFailed
-from feedbackvault.crypto.fields import FieldContext, decrypt_field
+from feedbackvault.crypto.fields import SubjectFields
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.services.subject_keys import OpenSubject, SubjectKeys
@@ -214,9 +214,11 @@ class AccessExport:
             after = last.id if last is not None else ""
             return unit.subject_data.response_page(keyed, now, after, PAGE_SIZE)
 
+        # One cipher per subject for the whole export, not one per field.
+        ciphers = {sid: SubjectFields(keys[sid].dek, "response", sid) for sid in keyed}
         for page in self._pages(start.responses if start else None, fetch):
             purposes.update(row.purpose for row in page)
-            yield [_response(row, keys) for row in page]
+            yield [_response(row, ciphers[row.subject_id]) for row in page]
 
     def _consents(
         self,
@@ -273,14 +275,12 @@ def _joined(pages: Iterator[list[Row_]]) -> Iterator[bytes]:
         first = False
 
 
-def _response(row: StoredRow, keys: Mapping[str, OpenSubject]) -> Row_:
-    subject = keys[row.subject_id]
+def _response(row: StoredRow, cipher: SubjectFields) -> Row_:
     fields = row._mapping
 
     def opened(column: str) -> str | None:
-        context = FieldContext("response", column, row.id, subject.subject_id)
         try:
-            return decrypt_field(subject.dek, fields[column], context)
+            return cipher.decrypt(column, row.id, fields[column])
         except DecryptionFailed:
             return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -60,6 +60,16 @@ class SubjectKeys:
         """Return, per identifier kind given, the subject it is indexed to (one query)."""
         found = unit.keys.find_subjects(self.index.version, digests)
         return {kind: found[kind] for kind in IDENTIFIER_KINDS if kind in found}
+
+    def owners_and_keys(
+        self,
+        unit: SubmissionKeyUnit,
+        digests: Mapping[IdentifierKind, bytes],
+        also: Collection[str] = (),
+    ) -> tuple[dict[IdentifierKind, str], dict[str, list[WrappedKey]]]:
+        """Return whom each digest is indexed to, and the key versions of them and `also`."""
+        found, held = unit.keys.owners_and_keys(self.index.version, digests, also)
+        return {kind: found[kind] for kind in IDENTIFIER_KINDS if kind in found}, held
 
     def resolve(self, stores: Stores, identifiers: Mapping[str, str]) -> OpenSubject:
         """Open the subject these identifiers belong to, creating it when none does.

@@ -55,18 +55,15 @@ class SubjectFinder:
         on the keyed index alone: there is nothing of it left to contradict.
         Subjects whose key was shredded are never found. `earlier` subjects
         (matched when a request came in) follow the confirmed ones whether or
-        not they still hold a key. One read-only key-store transaction (index
-        and keys) serves it all; the confirming reads run in the caller's data
+        not they still hold a key. One key-store query (index entries and keys
+        together) serves it all; the confirming reads run in the caller's data
         transaction, so a use case pays for no transaction of its own here.
         """
-        with self.stores.keys_read() as keys:
-            owners = self.subject_keys.owners(keys, digests)
-            candidates: list[Candidate] = [
-                (owners[kind], kind, digests[kind]) for kind in IDENTIFIER_KINDS if kind in owners
-            ]
-            held = keys.key_erasures.keys_of_subjects(
-                {sid for sid, _, _ in candidates} | set(earlier)
-            )
+        with self.stores.key_reads() as keys:
+            owners, held = self.subject_keys.owners_and_keys(keys, digests, earlier)
+        candidates: list[Candidate] = [
+            (owners[kind], kind, digests[kind]) for kind in IDENTIFIER_KINDS if kind in owners
+        ]
         opened = {sid: self.subject_keys.unwrap(versions[-1]) for sid, versions in held.items()}
         confirmed: list[str] = []
         for sid, kind, digest in candidates:

@@ -102,7 +102,7 @@ class SubjectRightsService:
 
     def get(self, request_id: str) -> RequestState:
         """Return one request."""
-        with self.stores.read() as unit:
+        with self.stores.read_statements() as unit:
             row = unit.privacy.get(request_id)
             if row is None:
                 raise NotFound("No privacy request with that id.")
@@ -240,7 +240,7 @@ class SubjectRightsService:
             return unit.audit.find(request_id=request_id, subject_ref=subject_ref)
 
     def _snapshot(self, request_id: str) -> PrivacyRequest:
-        with self.stores.read() as unit:
+        with self.stores.read_statements() as unit:
             row = unit.privacy.get(request_id)
         if row is None:
             raise NotFound("No privacy request with that id.")

@@ -186,8 +186,9 @@ def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[
     and COMMIT are all the unit needs. The transaction begins as every other one does
     (IMMEDIATE on SQLite; on PostgreSQL the driver begins it with the first statement)
     and commits when the block ends, or rolls back when it raises; a connection that
-    cannot even roll back is dropped from the pool. With `autocommit` (PostgreSQL),
-    each statement is a transaction of its own.
+    cannot even roll back is dropped from the pool. With `autocommit` each statement
+    is a transaction of its own: the driver's autocommit on PostgreSQL, no BEGIN on
+    SQLite (whose connections leave beginning to this code).
     """
     driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
     with _as_sqlalchemy_errors(driver_error):
@@ -196,9 +197,12 @@ def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[
     assert connection is not None, "a connection just checked out is open"
     try:
         with _as_sqlalchemy_errors(driver_error):
-            if autocommit:
-                connection.autocommit = True
-            elif is_sqlite(engine) and not _begin_immediate_quickly(connection, pooled.info):
+            if not is_sqlite(engine):
+                if autocommit:
+                    connection.autocommit = True
+            elif autocommit:
+                _wait_when_busy(connection, pooled.info)
+            elif not _begin_immediate_quickly(connection, pooled.info):
                 connection.execute("BEGIN IMMEDIATE")
         yield DriverConnection(connection, engine.dialect)
         with _as_sqlalchemy_errors(driver_error):
@@ -211,7 +215,7 @@ def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[
             pooled.invalidate()
         raise
     finally:
-        if autocommit and pooled.is_valid:
+        if autocommit and not is_sqlite(engine) and pooled.is_valid:
             try:
                 connection.autocommit = False
             except driver_error:
@@ -236,6 +240,16 @@ class Databases:
         self._key_read_sessions = sessionmaker(
             self.keys_engine.execution_options(**deferred), expire_on_commit=False
         )
+        # SQLite's connections leave beginning to this code (`_tune_sqlite`); SQLAlchemy's
+        # AUTOCOMMIT would hand that back to the driver when it resets the connection.
+        self._statement_sessions = (
+            self._read_sessions
+            if is_sqlite(self.data_engine)
+            else sessionmaker(
+                self.data_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+        )
 
     @classmethod
     def from_urls(cls, data_url: str, keys_url: str) -> Databases:
@@ -252,6 +266,17 @@ class Databases:
     def read(self) -> Iterator[Session]:
         """Run one read-only transaction on the data database (no write lock on SQLite)."""
         with self._read_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read_statements(self) -> Iterator[Session]:
+        """Run reads on the data database that each need only their own snapshot.
+
+        Each statement is a transaction of its own on PostgreSQL (one round trip, not
+        three with BEGIN and COMMIT); on SQLite, where a transaction costs no round
+        trip, it is one read-only transaction.
+        """
+        with self._statement_sessions.begin() as session:
             yield session
 
     @contextmanager
@@ -287,6 +312,16 @@ class Databases:
         """
         autocommit = not is_sqlite(self.keys_engine)
         with driver_transaction(self.keys_engine, autocommit=autocommit) as connection:
+            yield connection
+
+    @contextmanager
+    def keys_reads(self) -> Iterator[DriverConnection]:
+        """Lend a key-store driver connection for reads that each need only their own snapshot.
+
+        Every statement is a transaction of its own on both databases: a read costs one
+        round trip on PostgreSQL, not three with BEGIN and COMMIT, and takes no lock.
+        """
+        with driver_transaction(self.keys_engine, autocommit=True) as connection:
             yield connection
 
     def ping(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -77,6 +77,38 @@ class KeyRows:
             str(kind): str(subject_id)
             for kind, subject_id in self.cursor.fetchall(statement, parameters)
         }
+
+    def owners_and_keys(
+        self, version: int, digests: Mapping[Any, bytes], also: Collection[str] = ()
+    ) -> tuple[dict[str, str], dict[str, list[WrappedKey]]]:
+        """Return who the digests point at and the data keys of those and the `also` subjects.
+
+        One query: per identifier kind, the subject its digest points at; per subject
+        that holds a key, every version it holds, oldest first.
+        """
+        kinds = tuple(str(kind) for kind in digests)
+        extra = list(dict.fromkeys(also))
+        if not kinds and not extra:
+            return {}, {}
+        parameters: dict[str, Any] = {"version": version}
+        for kind, digest in digests.items():
+            parameters[f"kind_{kind}"], parameters[f"digest_{kind}"] = kind, digest
+        for i, subject_id in enumerate(extra):
+            parameters[f"also_{i}"] = subject_id
+        owners: dict[str, str] = {}
+        held: dict[str, list[WrappedKey]] = {}
+        statement = self.statements.owners_and_keys(kinds, len(extra))
+        for kind, subject_id, dek_version, kek_id, wrapped in self.cursor.fetchall(
+            statement, parameters
+        ):
+            if kind is not None:
+                owners[str(kind)] = str(subject_id)
+            else:
+                key = WrappedKey(str(subject_id), int(dek_version), str(kek_id), bytes(wrapped))
+                held.setdefault(key.subject_id, []).append(key)
+        for versions in held.values():
+            versions.sort(key=lambda key: key.dek_version)
+        return owners, held
 
     def add_lookups(self, version: int, subject_id: str, digests: Mapping[Any, bytes]) -> bool:
         """Index a subject under one digest per kind; return False when a digest is taken.
@@ -279,6 +311,7 @@ class _SubmissionStatements:
             {},
         )
         self._find_owners: dict[tuple[str, ...], DriverStatement] = {}
+        self._owners_and_keys: dict[tuple[tuple[str, ...], int], DriverStatement] = {}
         self._insert_lookups: dict[int, DriverStatement] = {}
         self._claims: dict[int, DriverStatement] = {}
 
@@ -335,6 +368,32 @@ class _SubmissionStatements:
             sql += f"({matches})"
             self._find_owners[kinds] = prepare(self.dialect, sql, {})
         return self._find_owners[kinds]
+
+    def owners_and_keys(self, kinds: tuple[str, ...], also: int) -> DriverStatement:
+        """Select the entries matching one digest per kind, then the keys of their subjects.
+
+        Entry rows are (kind, subject, NULL, NULL, NULL); key rows (NULL, subject, key
+        columns), in no order. `also` more subjects' keys come too.
+        """
+        shape = (kinds, also)
+        if shape not in self._owners_and_keys:
+            matches = " OR ".join(f"(kind = :kind_{k} AND digest = :digest_{k})" for k in kinds)
+            wanted = ["subject_id IN (SELECT subject_id FROM found)"]
+            if also:
+                wanted.append(f"subject_id IN ({', '.join(f':also_{i}' for i in range(also))})")
+            # Only parameter markers go into the text.
+            sql = f"""
+                WITH found AS (
+                    SELECT kind, subject_id FROM subject_lookup
+                    WHERE version = :version AND ({matches or "1 = 0"})
+                )
+                SELECT kind, subject_id, NULL, NULL, NULL FROM found
+                UNION ALL
+                SELECT NULL, subject_id, dek_version, kek_id, wrapped_dek FROM subject_key
+                WHERE {" OR ".join(wanted)}
+            """  # noqa: S608
+            self._owners_and_keys[shape] = prepare(self.dialect, " ".join(sql.split()), {})
+        return self._owners_and_keys[shape]
 
     def insert_lookups(self, count: int) -> DriverStatement:
         """Insert-or-ignore `count` index entries, returning those inserted.

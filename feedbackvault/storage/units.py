@@ -76,7 +76,7 @@ class SubmissionDataUnit:
 
 @dataclass
 class SubmissionKeyUnit:
-    """One key-store transaction of a submission, on the driver's cursor."""
+    """Key-store rows on a driver cursor: a submission's transaction, a claim, a lookup."""
 
     cursor: DriverCursor
 
@@ -108,6 +108,12 @@ class Stores:
     def read(self) -> Iterator[DataUnit]:
         """Run one read-only transaction on the data database (readers never queue on SQLite)."""
         with self.databases.read() as session:
+            yield DataUnit(session)
+
+    @contextmanager
+    def read_statements(self) -> Iterator[DataUnit]:
+        """Run reads that each need only their own snapshot, such as one row by its key."""
+        with self.databases.read_statements() as session:
             yield DataUnit(session)
 
     @contextmanager
@@ -155,6 +161,16 @@ class Stores:
         transaction of reads and writes costs three and four more statements.
         """
         with self.databases.keys_statements() as lent:
+            yield SubmissionKeyUnit(DriverCursor(lent.connection, lent.dialect))
+
+    @contextmanager
+    def key_reads(self) -> Iterator[SubmissionKeyUnit]:
+        """Lend key-store rows for reads that each need only their own snapshot.
+
+        Each statement is its own transaction (`Databases.keys_reads`): one round trip
+        on PostgreSQL where a read-only transaction costs three.
+        """
+        with self.databases.keys_reads() as lent:
             yield SubmissionKeyUnit(DriverCursor(lent.connection, lent.dialect))
 
     @property

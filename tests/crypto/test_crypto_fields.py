@@ -9,6 +9,7 @@ from feedbackvault.crypto.errors import CryptoError, DecryptionFailed
 from feedbackvault.crypto.fields import (
     FORMAT_VERSION,
     FieldContext,
+    SubjectFields,
     decrypt_field,
     encrypt_field,
     field_dek_version,
@@ -53,7 +54,8 @@ def test_wrong_dek_fails_to_open():
         decrypt_field(generate_dek(), ciphertext, CONTEXT)
 
 
-@pytest.mark.parametrize(
+# The same ciphertext, looked for in each other place it could be moved to.
+MOVED = pytest.mark.parametrize(
     "moved",
     [
         replace(CONTEXT, table="consents"),
@@ -63,6 +65,9 @@ def test_wrong_dek_fails_to_open():
     ],
     ids=["table", "column", "row", "subject"],
 )
+
+
+@MOVED
 def test_field_moved_to_another_place_fails_to_open(moved):
     ciphertext = encrypt_field(DEK, 1, "secret", CONTEXT)
     with pytest.raises(DecryptionFailed):
@@ -133,3 +138,37 @@ def test_random_bit_flip_always_fails_to_open(plaintext, data):
     bit = data.draw(st.integers(min_value=0, max_value=len(ciphertext) * 8 - 1))
     with pytest.raises(DecryptionFailed):
         decrypt_field(DEK, flip_bit(ciphertext, bit), CONTEXT)
+
+
+def subject_fields(context: FieldContext = CONTEXT, dek: bytes = DEK) -> SubjectFields:
+    return SubjectFields(dek, context.table, context.subject_id)
+
+
+@given(plaintext=st.text(), column=st.text(min_size=1), row_id=st.text(min_size=1))
+def test_subject_fields_open_what_encrypt_field_sealed(plaintext, column, row_id):
+    context = replace(CONTEXT, column=column, row_id=row_id)
+    ciphertext = encrypt_field(DEK, 2, plaintext, context)
+    cipher = subject_fields(context)
+    # Twice: the column's cached prefix must serve the second field as it did the first.
+    assert cipher.decrypt(column, row_id, ciphertext) == plaintext
+    assert cipher.decrypt(column, row_id, ciphertext) == plaintext
+
+
+@MOVED
+def test_subject_fields_refuse_a_field_from_another_place(moved):
+    ciphertext = encrypt_field(DEK, 1, "secret", CONTEXT)
+    with pytest.raises(DecryptionFailed):
+        subject_fields(moved).decrypt(moved.column, moved.row_id, ciphertext)
+
+
+def test_subject_fields_refuse_another_subjects_key_and_a_short_key():
+    ciphertext = encrypt_field(DEK, 1, "secret", CONTEXT)
+    with pytest.raises(DecryptionFailed):
+        subject_fields(dek=generate_dek()).decrypt(CONTEXT.column, CONTEXT.row_id, ciphertext)
+    with pytest.raises(CryptoError):
+        subject_fields(dek=DEK[:16])
+
+
+def test_subject_fields_repr_hides_the_key():
+    assert DEK.hex() not in repr(subject_fields())
+    assert repr(DEK) not in repr(subject_fields())
