@@ -9,7 +9,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Insert, Table, create_engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Insert,
+    Table,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -19,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 # How long a SQLite writer waits for another to finish before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 BEGIN_OPTION = "feedbackvault_begin"
+# The transaction-local mark under which the consent unlink trigger skips its search.
+RESPONSES_HANDLED = "feedbackvault.responses_handled"
 # How long a writer polls for SQLite's write lock before falling back to the busy handler.
 QUICK_LOCK_MS = 50
 QUICK_LOCK_FIRST_PAUSE_S = 0.00002
@@ -29,6 +42,26 @@ BUSY_TIMEOUT_INFO = "feedbackvault.busy_timeout_ms"
 BUSY_TIMEOUT_SET_INFO = "feedbackvault.busy_timeout_set_ms"
 # Driver errors that mean "the database cannot be reached or is busy": retryable, 503.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+
+@contextmanager
+def responses_unlinked_already(session: Session) -> Iterator[None]:
+    """Tell the consent unlink trigger that the block's deletions leave it nothing to do.
+
+    On PostgreSQL a statement trigger unlinks the responses that name deleted consent
+    records (migrations 0008, 0010). A block that deletes or unlinks those responses
+    itself, in the same transaction, sets this transaction-local mark around its
+    consent deletion, and the trigger returns at once instead of probing
+    `ix_response_consent_id` through the entries of the rows just changed. SQLite's
+    row trigger has no such mark; there this does nothing. After a failure the
+    transaction is aborted and ends with the mark, so it is not cleared then.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(select(func.set_config(RESPONSES_HANDLED, "on", true())))
+    yield
+    if postgres:
+        session.execute(select(func.set_config(RESPONSES_HANDLED, "off", true())))
 
 
 def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:

@@ -45,7 +45,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
-    true,
     union_all,
     update,
 )
@@ -57,6 +56,7 @@ from feedbackvault.storage.data_models import (
     RESPONSE,
     SHRED_QUEUE,
 )
+from feedbackvault.storage.database import responses_unlinked_already
 from feedbackvault.storage.retention_counts import response_is_live
 from feedbackvault.storage.shred_queue import ShredQueue, queued_at
 
@@ -84,9 +84,6 @@ _SQLITE_PICKED = Table(
     Column("anonymise", Boolean, nullable=False),
     prefixes=["TEMPORARY"],
 )
-
-# The transaction-local mark under which the consent unlink trigger skips its search.
-RESPONSES_HANDLED = "feedbackvault.responses_handled"
 
 # The kinds of row a PostgreSQL batch statement returns: (kind, purpose, count).
 _DELETED, _ANONYMISED, _CONSENT = "deleted", "anonymised", "consent"
@@ -270,16 +267,9 @@ class RetentionRepository(ShredQueue):
         # A record goes only with the response this statement removed, and no other
         # response names it (unique ix_response_consent_id): the unlink trigger has
         # nothing to find, so it is told to skip its search (migration 0010).
-        self._mark_responses_handled(True)
-        rows = self.session.execute(outcome).all()
-        self._mark_responses_handled(False)
+        with responses_unlinked_already(self.session):
+            rows = self.session.execute(outcome).all()
         return _swept(rows)
-
-    def _mark_responses_handled(self, on: bool) -> None:
-        """Tell the consent unlink trigger whether the running statements unlink for it."""
-        self.session.execute(
-            select(func.set_config(RESPONSES_HANDLED, "on" if on else "off", true()))
-        )
 
     def _consent_of(self, rows: Any) -> ColumnElement[bool]:
         """Match the consent records of these rows not known to stand, by primary key."""

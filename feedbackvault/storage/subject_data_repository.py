@@ -16,7 +16,11 @@ from feedbackvault.storage.data_models import (
     RESPONSE,
     SUBJECT,
 )
-from feedbackvault.storage.database import insert_ignoring_conflicts, one_of
+from feedbackvault.storage.database import (
+    insert_ignoring_conflicts,
+    one_of,
+    responses_unlinked_already,
+)
 
 # The use cases here read and write whole pages of rows: Core statements on the tables
 # skip the ORM's identity map and unit of work, several times their cost per row.
@@ -171,7 +175,10 @@ class SubjectDataRepository:
             .values(subject_id=None, consent_id=None, created_at=None, anonymised_at=now, **cleared)
         )
         deleted = connection.execute(delete(RESPONSE).where(one_of(RESPONSE.c.subject_id, ids)))
-        consents = connection.execute(delete(CONSENT).where(one_of(CONSENT.c.subject_id, ids)))
+        # A consent record is its response's, of the same subject (one response per
+        # consent): both statements above left no response naming these records.
+        with responses_unlinked_already(self.session):
+            consents = connection.execute(delete(CONSENT).where(one_of(CONSENT.c.subject_id, ids)))
         connection.execute(delete(SUBJECT).where(one_of(SUBJECT.c.id, ids)))
         return deleted.rowcount, anonymised.rowcount, consents.rowcount
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from alembic import command
 from flask.testing import FlaskClient
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedbackvault.app import Services
@@ -71,6 +71,36 @@ def test_record_deleted_after_a_sweep_batch_still_unlinks_its_response(
     with services.stores.read() as unit:
         (linked,) = unit.session.scalars(select(Response.consent_id)).all()
     assert (batch.handled, linked) == (0, None)
+
+
+def test_record_deleted_after_an_erasure_still_unlinks_its_response(
+    services: Services, client: FlaskClient, collector: dict[str, str]
+) -> None:
+    erased, kept = (post(client, collector, canary_body()) for _ in range(2))
+    with services.stores.read() as unit:
+        rows = {r.id: r for r in unit.session.scalars(select(Response))}
+    erased_subject, kept_consent = rows[erased].subject_id, rows[kept].consent_id
+    # Two submissions of the same canary respondent share a subject: give one its own.
+    with services.stores.data() as unit:
+        unit.session.execute(
+            update(Response).where(Response.id == erased).values(subject_id="other-subject")
+        )
+        unit.session.execute(
+            update(Consent)
+            .where(Consent.id == rows[erased].consent_id)
+            .values(subject_id="other-subject")
+        )
+
+    with services.stores.data() as unit:
+        # The erasure marks its consent deletion; the mark must end with that statement.
+        counts = unit.subject_data.erase_subjects(["other-subject"], [], LONG_AGO)
+        unit.session.execute(delete(Consent).where(Consent.id == kept_consent))
+
+    with services.stores.read() as unit:
+        left = {r.id: r.consent_id for r in unit.session.scalars(select(Response))}
+    assert erased_subject == rows[kept].subject_id
+    assert counts == (1, 0, 1)
+    assert left == {kept: None}
 
 
 def test_migration_refuses_responses_sharing_a_consent_record(services: Services) -> None:
