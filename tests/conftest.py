@@ -38,6 +38,7 @@ collect_ignore = (
         "security/test_load.py",
         "retention/test_retention_held_subject.py",
         "foundation/test_key_claims_race.py",
+        "foundation/test_claims_wal.py",
     ]
 )
 

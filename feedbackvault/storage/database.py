@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 BEGIN_OPTION = "feedbackvault_begin"
 # The transaction-local mark under which the consent unlink trigger skips its search.
 RESPONSES_HANDLED = "feedbackvault.responses_handled"
+# Names one running PostgreSQL server: its cluster and the moment it started.
+_SERVER = text("SELECT system_identifier, pg_postmaster_start_time() FROM pg_control_system()")
 # How long a writer polls for SQLite's write lock before falling back to the busy handler.
 QUICK_LOCK_MS = 50
 QUICK_LOCK_FIRST_PAUSE_S = 0.00002
@@ -273,6 +276,9 @@ class Databases:
         self._key_read_sessions = sessionmaker(
             self.keys_engine.execution_options(**deferred), expire_on_commit=False
         )
+        self._one_wal: bool | None = None
+        self._one_wal_lock = threading.Lock()
+        self._claims_engine = None if is_sqlite(self.keys_engine) else self._make_claims_engine()
         # SQLite's connections leave beginning to this code (`_tune_sqlite`); SQLAlchemy's
         # AUTOCOMMIT would hand that back to the driver when it resets the connection.
         self._statement_sessions = (
@@ -340,12 +346,46 @@ class Databases:
     def keys_statements(self) -> Iterator[DriverConnection]:
         """Lend a key-store driver connection on which each statement is a transaction of its own.
 
+        On PostgreSQL the connection comes from the claims pool (`_make_claims_engine`).
         SQLite has no statement that both reads and conditionally writes several tables,
         so there the block is one ordinary transaction instead.
         """
-        autocommit = not is_sqlite(self.keys_engine)
-        with driver_transaction(self.keys_engine, autocommit=autocommit) as connection:
+        engine = self._claims_engine or self.keys_engine
+        with driver_transaction(engine) as connection:
             yield connection
+
+    def _make_claims_engine(self) -> Engine:
+        """Pool key-store connections for claims: in autocommit, and maybe not waiting to flush.
+
+        A submission's claim commits the new subject's key, then its data transaction
+        commits the rows encrypted under it. When both stores live on one PostgreSQL
+        server they write one WAL, and the data commit's flush, which the response waits
+        for, covers the claim's earlier commit record too: the claim need not wait for a
+        flush of its own (`synchronous_commit` off on these connections only). A crash
+        before that flush loses both, never the key alone. On two servers, or when the
+        server cannot be named, claims wait for their flush as every other commit does.
+        Every other key-store commit (shredding above all) always waits.
+        """
+        engine = make_engine(
+            self.keys_engine.url.render_as_string(hide_password=False),
+            isolation_level="AUTOCOMMIT",
+        )
+
+        @event.listens_for(engine, "do_connect")
+        def _on_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+            if self._stores_share_one_wal():
+                given = params.get("options", "")
+                params["options"] = f"{given} -c synchronous_commit=off".strip()
+
+        return engine
+
+    def _stores_share_one_wal(self) -> bool:
+        """Tell whether both stores are databases of one running PostgreSQL server (asked once)."""
+        with self._one_wal_lock:
+            if self._one_wal is None:
+                servers = [_server_of(engine) for engine in (self.data_engine, self.keys_engine)]
+                self._one_wal = servers[0] is not None and servers[0] == servers[1]
+            return self._one_wal
 
     @contextmanager
     def keys_reads(self) -> Iterator[DriverConnection]:
@@ -371,3 +411,16 @@ class Databases:
         """Close every pooled connection."""
         self.data_engine.dispose()
         self.keys_engine.dispose()
+        if self._claims_engine is not None:
+            self._claims_engine.dispose()
+
+
+def _server_of(engine: Engine) -> tuple[Any, ...] | None:
+    """Name the PostgreSQL server an engine talks to, or None (SQLite, or not allowed to ask)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    try:
+        with engine.connect() as connection:
+            return tuple(connection.execute(_SERVER).one())
+    except DBAPIError:
+        return None

@@ -94,3 +94,33 @@ def test_a_key_unit_after_a_claim_is_one_transaction_again(services: Services) -
         unit.keys.add_lookups(1, "s-2", {"customer_id": CUSTOMER})
         raise LookupError
     assert key_store(services) == ([("email", "s-1")], ["s-1"])
+
+
+def test_a_lookup_finds_the_owners_and_every_key_version_of_them_and_of_the_earlier(
+    services: Services,
+) -> None:
+    claim(services, "s-1", {"email": EMAIL, "customer_id": CUSTOMER})
+    claim(services, "s-2", {"email": b"\x04" * 32})
+    with services.databases.keys_engine.begin() as connection:
+        # A rectified subject holds a newer key beside the old one until it is retired.
+        connection.execute(
+            text(
+                "INSERT INTO subject_key (subject_id, dek_version, kek_id, wrapped_dek,"
+                " created_at) VALUES ('s-1', 2, 'kek-b', :wrapped, :at)"
+            ),
+            {"wrapped": b"v2" * 16, "at": KEY_CREATED.replace(tzinfo=None)},
+        )
+    unknown = b"\x05" * 32
+    with services.stores.key_reads() as unit:
+        owners, held = unit.keys.owners_and_keys(
+            1, {"email": EMAIL, "customer_id": unknown}, also=["s-2", "s-gone", "s-2"]
+        )
+        nothing = unit.keys.owners_and_keys(1, {}, also=[])
+        unmatched = unit.keys.owners_and_keys(1, {"email": unknown})
+    assert owners == {"email": "s-1"}
+    assert {sid: [(k.dek_version, k.kek_id) for k in keys] for sid, keys in held.items()} == {
+        "s-1": [(1, "kek-a"), (2, "kek-b")],
+        "s-2": [(1, "kek-a")],
+    }
+    assert held["s-2"][0].wrapped_dek == b"s-2" * 4
+    assert nothing == unmatched == ({}, {})
