@@ -223,8 +223,8 @@ class SubjectRightsService:
                 details={"format": fmt},
             )  # fmt: skip
             subjects = refs_of(row)
-        with self.stores.keys_read() as keys:
-            held = keys.key_erasures.keys_of_subjects(subjects)
+        with self.stores.key_reads() as keys:
+            _, held = self.subject_keys.owners_and_keys(keys, {}, subjects)
         # Subjects erased since the request was answered have nothing left to export.
         opened = {sid: self.subject_keys.unwrap(versions[-1]) for sid, versions in held.items()}
         live = [sid for sid in subjects if sid in opened]

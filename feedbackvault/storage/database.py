@@ -118,7 +118,7 @@ def _as_sqlalchemy_errors(driver_error: type[Exception]) -> Iterator[None]:
 
 
 @contextmanager
-def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[DriverConnection]:
+def driver_transaction(engine: Engine, *, no_begin: bool = False) -> Iterator[DriverConnection]:
     """Run one transaction on a pooled driver connection, without SQLAlchemy's Connection.
 
     For units that do all their work on the driver's cursor (a submission's): the
@@ -127,9 +127,10 @@ def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[
     and COMMIT are all the unit needs. The transaction begins as every other one does
     (IMMEDIATE on SQLite; on PostgreSQL the driver begins it with the first statement)
     and commits when the block ends, or rolls back when it raises; a connection that
-    cannot even roll back is dropped from the pool. With `autocommit` each statement
-    is a transaction of its own: the driver's autocommit on PostgreSQL, no BEGIN on
-    SQLite (whose connections leave beginning to this code).
+    cannot even roll back is dropped from the pool. On an engine whose connections are
+    in autocommit (PostgreSQL's claims pool) each statement is a transaction of its
+    own; `no_begin` does the same on SQLite, whose connections leave beginning to
+    this code.
     """
     driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
     with _as_sqlalchemy_errors(driver_error):
@@ -138,13 +139,11 @@ def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[
     assert connection is not None, "a connection just checked out is open"
     try:
         with _as_sqlalchemy_errors(driver_error):
-            if not is_sqlite(engine):
-                if autocommit:
-                    connection.autocommit = True
-            elif autocommit:
-                wait_when_busy(connection, pooled.info)
-            elif not begin_immediate_quickly(connection, pooled.info):
-                connection.execute("BEGIN IMMEDIATE")
+            if is_sqlite(engine):
+                if no_begin:
+                    wait_when_busy(connection, pooled.info)
+                elif not begin_immediate_quickly(connection, pooled.info):
+                    connection.execute("BEGIN IMMEDIATE")
         yield DriverConnection(connection, engine.dialect)
         with _as_sqlalchemy_errors(driver_error):
             # After a COMMIT queued in a pipeline (PostgreSQL) there is nothing to send.
@@ -156,11 +155,6 @@ def driver_transaction(engine: Engine, *, autocommit: bool = False) -> Iterator[
             pooled.invalidate()
         raise
     finally:
-        if autocommit and not is_sqlite(engine) and pooled.is_valid:
-            try:
-                connection.autocommit = False
-            except driver_error:
-                pooled.invalidate()
         pooled.close()
 
 
@@ -260,7 +254,9 @@ class Databases:
             yield connection
 
     def _make_claims_engine(self) -> Engine:
-        """Pool key-store connections for claims: in autocommit, and maybe not waiting to flush.
+        """Pool key-store connections in autocommit, for claims and lookups.
+
+        Claims on these connections may also not wait for their own flush.
 
         A submission's claim commits the new subject's key, then its data transaction
         commits the rows encrypted under it. When both stores live on one PostgreSQL
@@ -297,10 +293,15 @@ class Databases:
         """Lend a key-store driver connection for reads that each need only their own snapshot.
 
         Every statement is a transaction of its own on both databases: a read costs one
-        round trip on PostgreSQL, not three with BEGIN and COMMIT, and takes no lock.
+        round trip on PostgreSQL (the claims pool, already in autocommit), not three
+        with BEGIN and COMMIT, and takes no lock.
         """
-        with driver_transaction(self.keys_engine, autocommit=True) as connection:
-            yield connection
+        if self._claims_engine is not None:
+            with driver_transaction(self._claims_engine) as connection:
+                yield connection
+        else:
+            with driver_transaction(self.keys_engine, no_begin=True) as connection:
+                yield connection
 
     def ping(self) -> bool:
         """Tell whether both databases answer."""
