@@ -39,6 +39,7 @@ collect_ignore = (
         "retention/test_retention_held_subject.py",
         "foundation/test_key_claims_race.py",
         "foundation/test_claims_wal.py",
+        "foundation/test_pg_prefetch.py",
     ]
 )
 

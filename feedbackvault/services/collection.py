@@ -180,7 +180,7 @@ class CollectionService:
     ) -> None:
         # Pipelined (PostgreSQL): the rows, the audit entry and the COMMIT go out together,
         # in one round trip (two when a returning respondent's subject row is held).
-        with self.stores.submission_data() as unit:
+        with self.stores.pipelined_data() as unit:
             subject_id = response["subject_id"]
             # A returning respondent: the sweep or an erasure may be shredding this
             # subject right now. Holding its row settles who goes first.

@@ -6,11 +6,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from feedbackvault.domain.errors import Conflict, NotFound
 from feedbackvault.storage.data_models import AuditEntry, PrivacyRequest
-from feedbackvault.storage.units import DataUnit
+from feedbackvault.storage.units import DataUnit, PipelinedDataUnit
 
 KINDS = ("access", "erasure", "rectification")
 STATUSES = ("received", "verified", "completed", "rejected")
@@ -96,6 +96,22 @@ def record_step(
     )
 
 
+def record_step_queued(
+    unit: PipelinedDataUnit,
+    row: PrivacyRequest,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: Mapping[str, object] | None = None,
+) -> None:
+    """Audit one step as `record_step` does, in a pipelined unit: sent with its COMMIT."""
+    unit.audit.append_unanswered(
+        at=at, actor=actor, action=action,
+        **_step_entry(row, row.status, refs_of(row), details),
+    )  # fmt: skip
+
+
 def close(
     unit: DataUnit,
     row: PrivacyRequest,
@@ -134,14 +150,29 @@ def _audit_step(
     action: str,
     details: Mapping[str, object] | None,
 ) -> AuditEntry:
+    return unit.audit.append(
+        at=at, actor=actor, action=action, **_step_entry(row, status, refs, details)
+    )
+
+
+class _StepEntry(TypedDict):
+    subject_ref: str | None
+    request_id: str
+    details: dict[str, object]
+
+
+def _step_entry(
+    row: PrivacyRequest,
+    status: str,
+    refs: Sequence[str],
+    details: Mapping[str, object] | None,
+) -> _StepEntry:
+    """Name what a step's audit entry says of its request: kind, status, pseudonymous refs."""
     payload: dict[str, object] = {"kind": row.kind, "status": status, **(details or {})}
     if len(refs) > 1:
         payload["subject_refs"] = list(refs)
-    return unit.audit.append(
-        at=at,
-        actor=actor,
-        action=action,
-        subject_ref=refs[0] if refs else None,
-        request_id=row.id,
-        details=payload,
-    )
+    return {
+        "subject_ref": refs[0] if refs else None,
+        "request_id": row.id,
+        "details": payload,
+    }

@@ -23,6 +23,7 @@ from feedbackvault.services.privacy_requests import (
     lock,
     lock_verified,
     record_step,
+    record_step_queued,
     refs_of,
 )
 from feedbackvault.services.rectification import RectificationService
@@ -71,27 +72,32 @@ class SubjectRightsService:
         if not digests:
             raise ValidationFailed({"subject": ["Give an email or a customer_id."]})
         now = self.clock.now().replace(microsecond=0)
-        with self.stores.data() as unit:
-            subject_refs = self.finder.find(unit, digests).ids
-            row = PrivacyRequest(
-                id=new_id(now),
-                kind=kind,
-                status="received",
-                email_digest=digests.get("email"),
-                customer_id_digest=digests.get("customer_id"),
-                subject_refs=json.dumps(subject_refs),
-                received_at=now,
-                due_at=add_calendar_months(now, RESPONSE_MONTHS),
+        # Found before the write, in statements of their own: the refs are what the
+        # stores held when the request came in, and fulfilling it looks again.
+        with self.stores.read_statements() as reads:
+            subject_refs = self.finder.find(reads, digests).ids
+        row = PrivacyRequest(
+            id=new_id(now),
+            kind=kind,
+            status="received",
+            email_digest=digests.get("email"),
+            customer_id_digest=digests.get("customer_id"),
+            subject_refs=json.dumps(subject_refs),
+            received_at=now,
+            due_at=add_calendar_months(now, RESPONSE_MONTHS),
+        )
+        details: dict[str, object] = {
+            "identifiers": sorted(digests),
+            "subjects_found": len(subject_refs),
+        }
+        if note:
+            # The note is free text that may name the subject: keep only its length.
+            details["note_chars"] = len(note)
+        with self.stores.pipelined_data() as unit:
+            unit.requests.add(row)
+            record_step_queued(
+                unit, row, at=now, actor=actor, action="request.created", details=details
             )
-            unit.privacy.add(row)
-            details: dict[str, object] = {
-                "identifiers": sorted(digests),
-                "subjects_found": len(subject_refs),
-            }
-            if note:
-                # The note is free text that may name the subject: keep only its length.
-                details["note_chars"] = len(note)
-            record_step(unit, row, at=now, actor=actor, action="request.created", details=details)
         return RequestState.of(row, now)
 
     def listing(self, status: str | None, limit: int) -> list[RequestState]:
@@ -111,22 +117,18 @@ class SubjectRightsService:
     def verify(self, request_id: str, method: str, actor: str) -> RequestState:
         """Record that the subject's identity was checked."""
         now = self.clock.now().replace(microsecond=0)
-        with self.stores.data() as unit:
-            row = lock(unit, request_id)
-            if row.status != "received":
-                raise Conflict(
-                    f"Only a received request can be verified; this one is {row.status}."
-                )
-            row.status, row.verified_at, row.verification_method = "verified", now, method
-            record_step(
-                unit,
-                row,
-                at=now,
-                actor=actor,
-                action="request.verified",
+        with self.stores.pipelined_data() as unit:
+            row = unit.requests.mark_verified(request_id, now, method)
+            if row is None:
+                status = unit.requests.status_of(request_id)
+                if status is None:
+                    raise NotFound("No privacy request with that id.")
+                raise Conflict(f"Only a received request can be verified; this one is {status}.")
+            record_step_queued(
+                unit, row, at=now, actor=actor, action="request.verified",
                 details={"method": method},
-            )
-            return RequestState.of(row, now)
+            )  # fmt: skip
+        return RequestState.of(row, now)
 
     def extend(self, request_id: str, months: int, reason: str, actor: str) -> RequestState:
         """Extend an open request once by one or two months from its original due date."""

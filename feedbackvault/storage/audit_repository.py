@@ -140,6 +140,7 @@ class AuditAppender:
         actor: str,
         action: str,
         subject_ref: str | None = None,
+        request_id: str | None = None,
         details: Mapping[str, object] | None = None,
     ) -> None:
         """Append one entry as `append` does, without waiting to learn its hash.
@@ -148,10 +149,17 @@ class AuditAppender:
         typically the COMMIT: a submission's data transaction is then one round trip.
         """
         if self.statements.sealed_on_server is None:
-            self.append(at=at, actor=actor, action=action, subject_ref=subject_ref, details=details)
+            self.append(
+                at=at,
+                actor=actor,
+                action=action,
+                subject_ref=subject_ref,
+                request_id=request_id,
+                details=details,
+            )
             return
         # Run, not fetched: the answer arrives with the next sync and is not read.
-        unsealed = _unlinked(at, actor, action, subject_ref, None, details)
+        unsealed = _unlinked(at, actor, action, subject_ref, request_id, details)
         self.cursor.run(self.statements.sealed_on_server, _server_values(unsealed))
 
 

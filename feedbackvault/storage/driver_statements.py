@@ -33,6 +33,7 @@ _MARKER = re.compile(r":(\w+)")
 _SESSION_KEY = "feedbackvault.driver_cursor"
 
 BindProcessor = Callable[[Any], Any]
+ResultProcessor = Callable[[Any], Any]
 Built = TypeVar("Built")
 
 
@@ -82,6 +83,37 @@ def prepare(dialect: Dialect, sql: str, types: Mapping[str, TypeEngine[Any]]) ->
         for name in names
     )
     return DriverStatement(_MARKER.sub(marker, sql), names, processors)
+
+
+@dataclass(frozen=True)
+class RowReader:
+    """Read a table's rows as the driver returns them into the values the ORM would load."""
+
+    names: tuple[str, ...]
+    processors: tuple[ResultProcessor | None, ...]
+
+    def values(self, row: Sequence[Any]) -> dict[str, Any]:
+        """Convert one row that lists every column in the table's order."""
+        return {
+            name: value if process is None else process(value)
+            for name, process, value in zip(self.names, self.processors, row, strict=True)
+        }
+
+
+def row_reader(dialect: Dialect, table: Table) -> RowReader:
+    """Build the reader of rows that return every column of `table` (`columns_of`)."""
+    return RowReader(
+        tuple(column.key for column in table.columns),
+        tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in table.columns
+        ),
+    )
+
+
+def columns_of(table: Table) -> str:
+    """List the table's columns in its own order, for a SELECT or RETURNING a RowReader reads."""
+    return ", ".join(column.key for column in table.columns)
 
 
 # Ends a transaction from inside a pipeline (DriverCursor.queue_commit).

@@ -20,7 +20,7 @@ from feedbackvault.storage.database import Databases
 from feedbackvault.storage.driver_statements import DriverCursor, driver_cursor
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository, KeyRows
-from feedbackvault.storage.privacy_repository import PrivacyRequestRepository
+from feedbackvault.storage.privacy_repository import PrivacyRequestRepository, PrivacyRequestRows
 from feedbackvault.storage.retention_repository import RetentionRepository
 from feedbackvault.storage.subject_data_repository import SubjectDataRepository
 from feedbackvault.storage.token_repository import TokenRepository
@@ -64,13 +64,14 @@ class KeyUnit:
 
 
 @dataclass
-class SubmissionDataUnit:
-    """One data transaction of a submission: its rows and audit entry on the driver's cursor."""
+class PipelinedDataUnit:
+    """One data transaction on the driver's cursor: a submission, a request's step."""
 
     cursor: DriverCursor
 
     def __post_init__(self) -> None:
         self.rows = SubmissionRows(self.cursor)
+        self.requests = PrivacyRequestRows(self.cursor)
         self.audit = AuditAppender(self.cursor)
 
 
@@ -129,18 +130,19 @@ class Stores:
             yield KeyUnit(session)
 
     @contextmanager
-    def submission_data(self) -> Iterator[SubmissionDataUnit]:
-        """Run one data transaction of a submission, pipelined with its COMMIT (PostgreSQL).
+    def pipelined_data(self) -> Iterator[PipelinedDataUnit]:
+        """Run one data transaction on the driver's cursor, pipelined with its COMMIT (PostgreSQL).
 
         On a pooled driver connection rather than a session or a SQLAlchemy Connection
-        (`driver_transaction`): a submission's statements all run on the driver's
-        cursor, and those layers' begin, commit and close cost ~8% of a submission each
-        (py-spy). The COMMIT goes in the pipeline's last round trip.
+        (`driver_transaction`), for the hot writes whose statements all run on the
+        driver's cursor (a submission, a request's creation and verification): those
+        layers' begin, commit and close cost ~8% of a submission each (py-spy). The
+        COMMIT goes in the pipeline's last round trip.
         """
         with self.databases.data_connection() as lent:
             cursor = DriverCursor(lent.connection, lent.dialect)
             with _committed_in_pipeline(cursor):
-                yield SubmissionDataUnit(cursor)
+                yield PipelinedDataUnit(cursor)
 
     @contextmanager
     def submission_keys(self) -> Iterator[SubmissionKeyUnit]:

@@ -22,7 +22,7 @@ def test_appended_entries_hash_as_python_hashes_them_and_the_chain_verifies(
     services: Services,
 ) -> None:
     records = []
-    with services.stores.submission_data() as unit:
+    with services.stores.pipelined_data() as unit:
         records.append(
             unit.audit.append(
                 at=AT,
@@ -34,7 +34,7 @@ def test_appended_entries_hash_as_python_hashes_them_and_the_chain_verifies(
             )
         )
         records.append(unit.audit.append(at=AT.replace(microsecond=0), actor="a", action="b"))
-    with services.stores.submission_data() as unit:
+    with services.stores.pipelined_data() as unit:
         unit.audit.append_unanswered(
             at=AT, actor="collector", action="response.recorded", details={"x": HOSTILE}
         )

@@ -19,7 +19,7 @@ KEY_CREATED = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 def store_submission(services: Services, number: int) -> None:
     """Write one consent, its response and an audit entry in one submission unit."""
-    with services.stores.submission_data() as unit:
+    with services.stores.pipelined_data() as unit:
         unit.rows.add_consent(consent_row(f"c-{number}"))
         unit.rows.add_response(response_row(f"r-{number}", f"c-{number}"))
         unit.audit.append(at=RECORDED, actor="test", action="response.recorded")
@@ -40,7 +40,7 @@ def test_submission_units_commit_their_rows_and_chain_their_audit_entries(
 
 def test_a_submission_unit_left_by_an_exception_stores_nothing(services: Services) -> None:
     before = row_counts(services)
-    with pytest.raises(LookupError), services.stores.submission_data() as unit:  # noqa: PT012
+    with pytest.raises(LookupError), services.stores.pipelined_data() as unit:  # noqa: PT012
         unit.rows.add_consent(consent_row("c-1"))
         unit.audit.append(at=RECORDED, actor="test", action="response.recorded")
         raise LookupError
@@ -54,7 +54,7 @@ def test_a_refused_row_rolls_back_the_unit_its_commit_was_queued_in(services: Se
     before = row_counts(services)
     with (  # noqa: PT012 - the whole unit is what is refused
         pytest.raises(IntegrityError),
-        services.stores.submission_data() as unit,
+        services.stores.pipelined_data() as unit,
     ):
         unit.rows.add_consent(consent_row("c-2"))
         unit.rows.add_response(response_row("r-1", "c-2"))  # the same response id again

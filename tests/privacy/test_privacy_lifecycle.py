@@ -101,6 +101,55 @@ def test_verify_then_fulfil_completes(client: FlaskClient, officer: dict[str, st
     )
 
 
+def test_verify_answers_the_request_as_stored(
+    client: FlaskClient, officer: dict[str, str], clock: FrozenClock
+) -> None:
+    request_id = create(client, officer)["id"]
+    clock.advance(days=2)
+    verified = client.post(
+        f"{BASE}/requests/{request_id}/verify", json={"method": "video call"}, headers=officer
+    )
+    assert verified.status_code == 200
+    body = verified.get_json()
+    assert (body["verified_at"], body["verification_method"]) == (
+        "2026-11-26T10:00:00Z",
+        "video call",
+    )
+    # The answer comes from the UPDATE itself: it must read back as the stored row does.
+    assert client.get(f"{BASE}/requests/{request_id}", headers=officer).get_json() == body
+    assert body["received_at"] == "2026-11-24T10:00:00Z"
+
+
+def test_verifying_twice_is_409_and_changes_nothing(
+    client: FlaskClient, officer: dict[str, str], services: Services, clock: FrozenClock
+) -> None:
+    request_id = create(client, officer)["id"]
+    url = f"{BASE}/requests/{request_id}/verify"
+    first = client.post(url, json={"method": "first"}, headers=officer)
+    clock.advance(days=1)
+    before = row_counts(services)
+    again = client.post(url, json={"method": "second"}, headers=officer)
+    assert (first.status_code, again.status_code) == (200, 409)
+    assert again.mimetype == "application/problem+json"
+    assert "this one is verified" in again.get_json()["detail"]
+    assert row_counts(services) == before
+    stored = client.get(f"{BASE}/requests/{request_id}", headers=officer).get_json()
+    assert (stored["verification_method"], stored["verified_at"]) == (
+        "first",
+        first.get_json()["verified_at"],
+    )
+
+
+def test_verifying_an_unknown_request_is_404_and_stores_nothing(
+    client: FlaskClient, officer: dict[str, str], services: Services
+) -> None:
+    before = row_counts(services)
+    response = client.post(f"{BASE}/requests/nope/verify", json={"method": "m"}, headers=officer)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert row_counts(services) == before
+
+
 @pytest.mark.parametrize("kind", ["access", "erasure", "rectification"])
 def test_fulfilling_an_unverified_request_is_409(
     client: FlaskClient, officer: dict[str, str], kind: str
