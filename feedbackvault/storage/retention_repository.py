@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -35,14 +35,12 @@ from sqlalchemy import (
     String,
     Table,
     any_,
-    cast,
     column,
     delete,
     exists,
     false,
     func,
     insert,
-    literal,
     literal_column,
     select,
     union_all,
@@ -50,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable
 
-from feedbackvault.domain.ids import new_id
+from feedbackvault.storage.anonymised import anonymised_values
 from feedbackvault.storage.data_models import (
     CONSENT,
     RESPONSE,
@@ -59,17 +57,6 @@ from feedbackvault.storage.data_models import (
 from feedbackvault.storage.database import responses_unlinked_already
 from feedbackvault.storage.retention_counts import response_is_live
 from feedbackvault.storage.shred_queue import ShredQueue, queued_at
-
-# What an anonymised response expires at: never. Its real expiry would give away
-# the exact moment it was recorded (recorded + retention), which anonymising drops.
-NEVER = datetime(9999, 12, 31, tzinfo=UTC)
-
-# The random part of an anonymised response's id on SQLite, which has no uuid function:
-# the UUID text after the version digit (3 hex, the variant digit, 3 hex, 12 hex).
-_SQLITE_RANDOM_TAIL = (
-    "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1)"
-    " || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
-)
 
 # The responses of one SQLite batch, by rowid: a temporary table of the connection
 # (SQLite has no data-modifying CTEs), outside the schema the migrations build.
@@ -105,19 +92,6 @@ class SweptBatch:
     def handled(self) -> int:
         """Count the responses and consent records the batch removed."""
         return sum((self.deleted + self.anonymised + self.consents_removed).values())
-
-
-def anonymised_id_prefix(now: datetime) -> str:
-    """Return the first 15 characters of the ids a batch anonymising at `now` gives out.
-
-    The ids are UUIDv7: the moment in milliseconds, then 74 random bits. The moment is
-    the one `anonymised_at` records anyway, and it is the same for the whole batch, so
-    the ids tell nothing of the order or the old ids of the rows. What it buys: a batch's
-    new primary-key entries land side by side in the index instead of on thousands of
-    random index pages (bench_sweep.py: anonymising 10,000 rows took 0.30 s with random
-    UUIDs, 0.13-0.19 s with these).
-    """
-    return new_id(now)[:15]
 
 
 class RetentionRepository(ShredQueue):
@@ -235,7 +209,7 @@ class RetentionRepository(ShredQueue):
         anonymised = (
             update(RESPONSE)
             .where(at_picked, picked.c.anonymise)
-            .values(self._anonymised(now))
+            .values(anonymised_values(now, postgres=self._postgres))
             .returning(*handled)
             .cte("anonymised")
         )
@@ -301,7 +275,7 @@ class RetentionRepository(ShredQueue):
         anonymised = self.session.execute(
             update(RESPONSE)
             .where(self._at(RESPONSE, select(picked.c.ref).where(picked.c.anonymise)))
-            .values(self._anonymised(now))
+            .values(anonymised_values(now, postgres=self._postgres))
         )
         consents = self.session.scalars(
             delete(CONSENT)
@@ -325,36 +299,6 @@ class RetentionRepository(ShredQueue):
         # rolls its rows back with everything else).
         self.session.execute(delete(picked))
         return batch
-
-    def _anonymised(self, now: datetime) -> dict[str, Any]:
-        """Give the values that strip a response down to scores, survey, touchpoint and month.
-
-        The row also gets a fresh id (see `anonymised_id_prefix`): the old id is named
-        in audit entries beside the subject, so keeping it would tie the anonymised
-        scores back to a person. The expiry becomes NEVER: the real one is the
-        recording moment plus the retention. The locale goes too: it adds nothing to
-        an aggregate and a rare locale can single a respondent out in a small group.
-        """
-        random_tail: ColumnElement[str] = (
-            func.substr(cast(func.gen_random_uuid(), String), 16)
-            if self._postgres
-            else literal_column(_SQLITE_RANDOM_TAIL, String)
-        )
-        return {
-            "id": literal(anonymised_id_prefix(now), String) + random_tail,
-            "subject_id": None,
-            "consent_id": None,
-            # The record's expiry is its recording moment plus a retention, like expires_at.
-            "consent_expires_at": None,
-            "email_ct": None,
-            "name_ct": None,
-            "customer_id_ct": None,
-            "comment_ct": None,
-            "created_at": None,
-            "locale": None,
-            "anonymised_at": now,
-            "expires_at": NEVER,
-        }
 
 
 def _tally(kind: str, purpose: ColumnElement[Any]) -> Select[Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from feedbackvault.storage.anonymised import anonymised_values
 from feedbackvault.storage.data_models import (
     AUDIT_ENTRY,
     CONSENT,
@@ -165,14 +166,16 @@ class SubjectDataRepository:
         if not ids:
             return 0, 0, 0
         connection = self.session.connection()
-        cleared: dict[str, object] = dict.fromkeys(CIPHERTEXT_COLUMNS)
+        postgres = connection.dialect.name == "postgresql"
+        # Stripped as the sweep strips them, with fresh ids: the old ones are named in
+        # audit entries beside the subject just erased.
         anonymised = connection.execute(
             update(RESPONSE)
             .where(
                 one_of(RESPONSE.c.subject_id, ids),
                 RESPONSE.c.purpose.in_(list(anonymise_purposes)),
             )
-            .values(subject_id=None, consent_id=None, created_at=None, anonymised_at=now, **cleared)
+            .values(anonymised_values(now, postgres=postgres))
         )
         deleted = connection.execute(delete(RESPONSE).where(one_of(RESPONSE.c.subject_id, ids)))
         # A consent record is its response's, of the same subject (one response per

@@ -135,6 +135,34 @@ def test_erasure_leaves_nothing_of_the_subject(
     assert sorted((r.nps, r.subject_id is None) for r in rows) == [(3, True), (10, False)]
 
 
+def test_erasure_anonymises_as_the_sweep_does_under_a_fresh_id(
+    client: FlaskClient, officer: dict[str, str], collector: dict[str, str], services: Services
+) -> None:
+    body = submission(respondent=CANARY, answers={"nps": 4, "csat": 2, "comment": "weg"})
+    recorded = client.post("/api/v1/responses", json=body, headers=collector)
+    old_id = recorded.get_json()["response_id"]
+    erase(client, officer, {"email": CANARY["email"]})
+
+    with services.stores.read() as unit:
+        (row,) = unit.session.scalars(select(Response))
+    assert (row.survey_id, row.touchpoint, row.nps, row.csat) == (
+        body["survey_id"],
+        body["touchpoint"],
+        4,
+        2,
+    )
+    dropped = (row.subject_id, row.consent_id, row.consent_expires_at, row.created_at, row.locale)
+    assert dropped == (None, None, None, None, None)
+    assert (row.email_ct, row.name_ct, row.customer_id_ct, row.comment_ct) == (None,) * 4
+    # The old id is named in the audit entry beside the subject: keeping it would tie
+    # the scores back to the person; the real expiry would give the recording moment.
+    assert row.id != old_id
+    assert row.anonymised_at is not None
+    assert row.expires_at.year == 9999
+    with services.stores.read() as unit:
+        assert unit.session.scalar(select(Response).where(Response.id == old_id)) is None
+
+
 def test_after_erasure_access_by_email_or_customer_id_finds_nothing(
     client: FlaskClient, officer: dict[str, str], collector: dict[str, str]
 ) -> None:
