@@ -88,8 +88,8 @@ class ErasureService:
     def shred(self, subject_ids: Sequence[str]) -> tuple[int, int]:
         """Tombstone and shred the subjects' keys and index entries; return (keys, lookups)."""
         now = self.clock.now().replace(microsecond=0)
-        with self.stores.keys() as unit:
-            return unit.shred.shred(subject_ids, now)
+        with self.stores.pipelined_keys() as unit:
+            return unit.keys.shred(subject_ids, now)
 
     def replay(self, actor: str) -> ReplayReport:
         """Make both stores agree that every tombstoned subject is erased (idempotent)."""

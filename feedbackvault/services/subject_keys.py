@@ -107,7 +107,7 @@ class SubjectKeys:
         self, stores: Stores, digests: Mapping[IdentifierKind, bytes]
     ) -> OpenSubject:
         # Pipelined whole (PostgreSQL): the new key goes out with its index entries.
-        with stores.submission_keys() as unit:
+        with stores.pipelined_keys() as unit:
             owners = self.owners(unit, digests)
             subject = self.open(unit, next(iter(owners.values()))) if owners else None
             missing = {kind: d for kind, d in digests.items() if kind not in owners}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from feedbackvault.storage.bulk import array_literal
 from feedbackvault.storage.driver_statements import DriverCursor, driver_cursor
 from feedbackvault.storage.key_statements import submission_statements
 from feedbackvault.storage.keystore_models import (
@@ -67,6 +69,26 @@ class KeyRows:
             str(kind): str(subject_id)
             for kind, subject_id in self.cursor.fetchall(statement, parameters)
         }
+
+    def shred(self, subject_ids: Sequence[str], at: datetime) -> tuple[int, int]:
+        """Tombstone the subjects and delete their keys and index entries; count both.
+
+        Safe to repeat: a subject tombstoned already keeps its tombstone. One statement
+        on PostgreSQL, which in a pipelined unit goes out with the BEGIN; the COMMIT
+        follows in a second round trip, where the session's shred took five.
+        """
+        if not subject_ids:
+            return 0, 0
+        together = self.statements.shred_together
+        if together is not None:
+            values = {"ids": array_literal(subject_ids), "erased_at": at}
+            [(keys, entries)] = self.cursor.fetchall(together, values)
+            return int(keys), int(entries)
+        values = {"ids": json.dumps(list(subject_ids)), "erased_at": at}
+        tombstone, keys_of, entries_of = self.statements.shred_steps
+        self.cursor.run(tombstone, values)
+        keys = self.cursor.run(keys_of, values).rowcount
+        return int(keys), int(self.cursor.run(entries_of, values).rowcount)
 
     def owners_and_keys(
         self, version: int, digests: Mapping[Any, bytes], also: Collection[str] = ()

@@ -10,10 +10,35 @@ from feedbackvault.storage.driver_statements import (
     once_per_dialect,
     prepare,
 )
-from feedbackvault.storage.keystore_models import SUBJECT_KEY
+from feedbackvault.storage.keystore_models import KEY_TOMBSTONE, SUBJECT_KEY
 
 # The columns of an index entry, as the multi-row insert names its parameters.
 LOOKUP_COLUMNS = ("kind", "version", "digest", "subject_id")
+
+
+# Shredding subjects (`KeyRows.shred`). PostgreSQL: one statement over the ids as one
+# array literal (`bulk.array_literal`), its data-modifying WITH clauses on three tables
+# with no keys between them, answering (keys deleted, index entries deleted).
+_SHRED_TOGETHER = """
+    WITH ids AS (
+        SELECT unnest(CAST(:ids AS varchar[])) AS subject_id
+    ), tombstoned AS (
+        INSERT INTO key_tombstone (subject_id, erased_at)
+        SELECT subject_id, :erased_at FROM ids ON CONFLICT DO NOTHING
+    ), keys AS (
+        DELETE FROM subject_key WHERE subject_id IN (SELECT subject_id FROM ids) RETURNING 1
+    ), entries AS (
+        DELETE FROM subject_lookup WHERE subject_id IN (SELECT subject_id FROM ids) RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM entries)
+"""
+# SQLite: three statements over the ids as one JSON array, their row counts telling.
+_SHRED_STEPS = (
+    "INSERT INTO key_tombstone (subject_id, erased_at)"
+    " SELECT value, :erased_at FROM json_each(:ids) WHERE true ON CONFLICT DO NOTHING",
+    "DELETE FROM subject_key WHERE subject_id IN (SELECT value FROM json_each(:ids))",
+    "DELETE FROM subject_lookup WHERE subject_id IN (SELECT value FROM json_each(:ids))",
+)
 
 
 class SubmissionStatements:
@@ -33,6 +58,15 @@ class SubmissionStatements:
             " WHERE subject_id = :subject_id ORDER BY dek_version DESC LIMIT 1",
             {},
         )
+        types = {"erased_at": KEY_TOMBSTONE.c.erased_at.type}
+        if dialect.name == "postgresql":
+            self.shred_together: DriverStatement | None = prepare(
+                dialect, " ".join(_SHRED_TOGETHER.split()), types
+            )
+            self.shred_steps: tuple[DriverStatement, ...] = ()
+        else:
+            self.shred_together = None
+            self.shred_steps = tuple(prepare(dialect, sql, types) for sql in _SHRED_STEPS)
         self._find_owners: dict[tuple[str, ...], DriverStatement] = {}
         self._owners_and_keys: dict[tuple[tuple[str, ...], int], DriverStatement] = {}
         self._insert_lookups: dict[int, DriverStatement] = {}

@@ -77,7 +77,7 @@ class PipelinedDataUnit:
 
 @dataclass
 class SubmissionKeyUnit:
-    """Key-store rows on a driver cursor: a submission's transaction, a claim, a lookup."""
+    """Key-store rows on a driver cursor: a submission's transaction, a claim, a lookup, a shred."""
 
     cursor: DriverCursor
 
@@ -145,10 +145,11 @@ class Stores:
                 yield PipelinedDataUnit(cursor)
 
     @contextmanager
-    def submission_keys(self) -> Iterator[SubmissionKeyUnit]:
-        """Run one key-store transaction of a submission on a plain connection, pipelined.
+    def pipelined_keys(self) -> Iterator[SubmissionKeyUnit]:
+        """Run one key-store transaction on a plain connection, pipelined with its COMMIT.
 
-        A read the code waits for costs a round trip; writes go out with the next one.
+        For a submission's key and an erasure's shredding. A read the code waits for
+        costs a round trip; writes go out with the next one.
         """
         with self.databases.keys_connection() as lent:
             cursor = DriverCursor(lent.connection, lent.dialect)

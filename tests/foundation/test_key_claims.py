@@ -89,7 +89,7 @@ def test_resolve_creates_once_then_returns_the_same_subject_and_key(services: Se
 def test_a_key_unit_after_a_claim_is_one_transaction_again(services: Services) -> None:
     """The claim's connection (autocommit on PostgreSQL) goes back to the pool as it came."""
     claim(services, "s-1", {"email": EMAIL})
-    with pytest.raises(LookupError), services.stores.submission_keys() as unit:  # noqa: PT012
+    with pytest.raises(LookupError), services.stores.pipelined_keys() as unit:  # noqa: PT012
         unit.keys.add_key(key_row("s-2"))
         unit.keys.add_lookups(1, "s-2", {"customer_id": CUSTOMER})
         raise LookupError
@@ -124,3 +124,43 @@ def test_a_lookup_finds_the_owners_and_every_key_version_of_them_and_of_the_earl
     }
     assert held["s-2"][0].wrapped_dek == b"s-2" * 4
     assert nothing == unmatched == ({}, {})
+
+
+def tombstones(services: Services) -> dict[str, datetime]:
+    """Return every key tombstone's subject and moment."""
+    with services.databases.keys_engine.connect() as connection:
+        rows = connection.execute(text("SELECT subject_id, erased_at FROM key_tombstone"))
+        return {str(sid): at if isinstance(at, datetime) else datetime.fromisoformat(at)
+                for sid, at in rows}  # fmt: skip
+
+
+def test_a_shred_destroys_every_key_version_and_entry_of_the_subjects_once(
+    services: Services,
+) -> None:
+    # An id with the characters an array literal must escape shreds like any other.
+    odd = 's-"odd", \\{x}'
+    claim(services, "s-1", {"email": EMAIL, "customer_id": CUSTOMER})
+    claim(services, odd, {"email": b"\x04" * 32})
+    claim(services, "s-keep", {"email": b"\x06" * 32})
+    with services.databases.keys_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO subject_key (subject_id, dek_version, kek_id, wrapped_dek,"
+                " created_at) VALUES ('s-1', 2, 'kek-b', :wrapped, :at)"
+            ),
+            {"wrapped": b"v2" * 16, "at": KEY_CREATED.replace(tzinfo=None)},
+        )
+    first_at = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    with services.stores.pipelined_keys() as unit:
+        shredded = unit.keys.shred(["s-1", odd, "s-never-keyed"], first_at)
+    with services.stores.pipelined_keys() as unit:
+        again = unit.keys.shred(["s-1", odd], datetime(2026, 12, 2, tzinfo=UTC))
+        nothing = unit.keys.shred([], first_at)
+    # Three key versions and three index entries; the keyless subject is tombstoned too.
+    assert shredded == (3, 3)
+    assert (again, nothing) == ((0, 0), (0, 0))
+    assert key_store(services) == ([("email", "s-keep")], ["s-keep"])
+    held = tombstones(services)
+    assert sorted(held) == sorted(["s-1", odd, "s-never-keyed"])
+    # A tombstone keeps the moment of the first shred.
+    assert {at.replace(tzinfo=None) for at in held.values()} == {first_at.replace(tzinfo=None)}

@@ -62,7 +62,7 @@ def test_a_refused_row_rolls_back_the_unit_its_commit_was_queued_in(services: Se
 
 
 def test_key_rows_find_the_newest_key_and_refuse_a_taken_digest(services: Services) -> None:
-    with services.stores.submission_keys() as unit:
+    with services.stores.pipelined_keys() as unit:
         for version in (1, 2):
             unit.keys.add_key(
                 {
@@ -74,7 +74,7 @@ def test_key_rows_find_the_newest_key_and_refuse_a_taken_digest(services: Servic
                 }
             )
         assert unit.keys.add_lookups(1, "s-1", {"email": b"\x01" * 32})
-    with services.stores.submission_keys() as unit:
+    with services.stores.pipelined_keys() as unit:
         newest = unit.keys.key_of("s-1")
         assert unit.keys.key_of("s-2") is None
         owners = unit.keys.find_subjects(1, {"email": b"\x01" * 32, "customer_id": b"\x02" * 32})
