@@ -40,6 +40,7 @@ collect_ignore = (
         "foundation/test_key_claims_race.py",
         "foundation/test_claims_wal.py",
         "foundation/test_pg_prefetch.py",
+        "foundation/test_pg_plans.py",
     ]
 )
 

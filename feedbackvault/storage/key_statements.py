@@ -135,9 +135,12 @@ class SubmissionStatements:
         shape = (kinds, also)
         if shape not in self._owners_and_keys:
             matches = " OR ".join(f"(kind = :kind_{k} AND digest = :digest_{k})" for k in kinds)
-            wanted = ["subject_id IN (SELECT subject_id FROM found)"]
+            # One set of subjects, not `IN (found) OR IN (list)`: an OR of the two made
+            # PostgreSQL scan the whole key table (1.5 ms at 10,000 subjects, growing
+            # with them) where this probes its primary key once per subject.
+            wanted = "SELECT subject_id FROM found"
             if also:
-                wanted.append(f"subject_id IN ({', '.join(f':also_{i}' for i in range(also))})")
+                wanted += " UNION ALL VALUES " + ", ".join(f"(:also_{i})" for i in range(also))
             # Only parameter markers go into the text.
             sql = f"""
                 WITH found AS (
@@ -147,7 +150,7 @@ class SubmissionStatements:
                 SELECT kind, subject_id, NULL, NULL, NULL FROM found
                 UNION ALL
                 SELECT NULL, subject_id, dek_version, kek_id, wrapped_dek FROM subject_key
-                WHERE {" OR ".join(wanted)}
+                WHERE subject_id IN ({wanted})
             """  # noqa: S608
             self._owners_and_keys[shape] = prepare(self.dialect, " ".join(sql.split()), {})
         return self._owners_and_keys[shape]
