@@ -12,9 +12,11 @@ Seeding: `--subjects` subjects (default 10,000), each with its own data key
 (wrapped under the instance KEK) and email + customer-id blind-index entries,
 and N responses spread evenly over them (100 each at the defaults), every one
 with real per-subject AES-GCM ciphertext of email, name, customer id and
-comment (the project's own `encrypt_field`) and its own consent record. Keys,
-lookups and subjects go in with SQLAlchemy Core in bulk; responses and consents
-with COPY on PostgreSQL (Core executemany on SQLite).
+comment (the project's own `encrypt_field`), its own consent record and the
+`response.recorded` audit entry the service writes for it, hash-chained as
+the service chains them (so an access export reads a real history). Keys,
+lookups and subjects go in with SQLAlchemy Core in bulk; responses, consents
+and audit entries with COPY on PostgreSQL (Core executemany on SQLite).
 
 Timing uses the Flask test client (the full WSGI app: auth, parsing, problem
 handling, JSON; no network socket). For `--samples` random subjects each of
@@ -43,8 +45,10 @@ from sqlalchemy import insert, text
 from feedbackvault.app import Services, create_app
 from feedbackvault.crypto.envelope import generate_dek, wrap_dek
 from feedbackvault.crypto.fields import FieldContext, encrypt_field
+from feedbackvault.domain.audit import GENESIS_HASH, AuditRecord, canonical_details, record_hash
 from feedbackvault.domain.ids import new_id
-from feedbackvault.storage.data_models import Consent, Response, Subject
+from feedbackvault.services.audit import verify_chain
+from feedbackvault.storage.data_models import AuditEntry, Consent, Response, Subject
 from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
 
 NOW = datetime(2027, 1, 15, 12, tzinfo=UTC)
@@ -91,9 +95,11 @@ def seed(services: Services, responses: int, subjects: int) -> None:
             unit.session.execute(
                 insert(Subject), [{"id": ids[i], "created_at": NOW} for i in chunk]
             )
+    head = (0, GENESIS_HASH)
     for start in range(0, responses, INSERT_CHUNK):
         consents: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
         for n in range(start, min(start + INSERT_CHUNK, responses)):
             s = n % subjects
             subject_id, dek = ids[s], deks[s]
@@ -133,9 +139,15 @@ def seed(services: Services, responses: int, subjects: int) -> None:
                     "expires_at": recorded + timedelta(days=180),
                 }
             )  # fmt: skip
-        store_rows(services, consents, rows)
+            head = recorded_entry(entries, head, rows[-1], consents[-1])
+        store_rows(services, {"consent": consents, "response": rows, "audit_entry": entries})
         if start and start % 100_000 == 0:
             print(f"  {start:,} responses", flush=True)
+    with services.stores.data() as unit:
+        unit.session.execute(
+            text("UPDATE audit_head SET seq = :seq, hash = :hash"),
+            {"seq": head[0], "hash": head[1]},
+        )
     for engine in (services.databases.data_engine, services.databases.keys_engine):
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -145,19 +157,40 @@ def seed(services: Services, responses: int, subjects: int) -> None:
                 conn.execute(text("ANALYZE"))
 
 
-def store_rows(
-    services: Services, consents: list[dict[str, Any]], rows: list[dict[str, Any]]
-) -> None:
-    """Insert a chunk of consents and responses: COPY on PostgreSQL, Core executemany elsewhere."""
+def recorded_entry(
+    entries: list[dict[str, Any]],
+    head: tuple[int, str],
+    response: dict[str, Any],
+    consent: dict[str, Any],
+) -> tuple[int, str]:
+    """Chain the `response.recorded` entry of a seeded response onto `head`; return the new head."""
+    details = {
+        "response_id": response["id"], "consent_id": consent["id"],
+        "purpose": consent["purpose"], "survey_id": response["survey_id"],
+        "notice_version": consent["notice_version"],
+    }  # fmt: skip
+    unsealed = AuditRecord(
+        seq=head[0] + 1, at=consent["recorded_at"], actor="token:bench",
+        action="response.recorded", subject_ref=response["subject_id"], request_id=None,
+        details=canonical_details(details), prev_hash=head[1], hash="",
+    )  # fmt: skip
+    sealed = vars(unsealed) | {"hash": record_hash(unsealed)}
+    entries.append(sealed)
+    return sealed["seq"], sealed["hash"]
+
+
+def store_rows(services: Services, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert a chunk of rows per table: COPY on PostgreSQL, Core executemany elsewhere."""
     with services.stores.data() as unit:
         if services.stores.dialect != "postgresql":
-            unit.session.execute(insert(Consent), consents)
-            unit.session.execute(insert(Response), rows)
+            models = {"consent": Consent, "response": Response, "audit_entry": AuditEntry}
+            for table, chunk in tables.items():
+                unit.session.execute(insert(models[table]), chunk)
             return
         # COPY through the driver's own connection: several times faster than INSERT batches.
         raw: Any = unit.session.connection().connection.driver_connection
         with raw.cursor() as cursor:
-            for table, chunk in (("consent", consents), ("response", rows)):
+            for table, chunk in tables.items():
                 columns = list(chunk[0])
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in chunk:
@@ -231,6 +264,11 @@ def main() -> None:
             "access": run(services, "access", picked[: args.samples]),
             "erasure": run(services, "erasure", picked[args.samples :]),
         }
+        if args.smoke:
+            # The seeded history is a real chain: the requests' entries linked onto it.
+            check = verify_chain(services.stores)
+            if not check.intact:
+                sys.exit(f"audit chain broken at {check.broken_seq}: {check.reason}")
 
     per_subject = args.responses // args.subjects
     summary: dict[str, Any] = {}
