@@ -32,6 +32,19 @@ def claim(services: Services, subject_id: str, digests: dict[str, bytes]) -> Key
         return unit.keys.claim(1, digests, key_row(subject_id))
 
 
+def add_second_key_version(services: Services, subject_id: str) -> None:
+    """Give a subject a newer key beside its first, as a rectification does until it retires it."""
+    values = {"sid": subject_id, "wrapped": b"v2" * 16, "at": KEY_CREATED.replace(tzinfo=None)}
+    with services.databases.keys_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO subject_key (subject_id, dek_version, kek_id, wrapped_dek,"
+                " created_at) VALUES (:sid, 2, 'kek-b', :wrapped, :at)"
+            ),
+            values,
+        )
+
+
 def key_store(services: Services) -> tuple[list[tuple[str, str]], list[str]]:
     """Return every (kind, subject) index entry and every keyed subject, sorted."""
     with services.databases.keys_engine.connect() as connection:
@@ -101,15 +114,7 @@ def test_a_lookup_finds_the_owners_and_every_key_version_of_them_and_of_the_earl
 ) -> None:
     claim(services, "s-1", {"email": EMAIL, "customer_id": CUSTOMER})
     claim(services, "s-2", {"email": b"\x04" * 32})
-    with services.databases.keys_engine.begin() as connection:
-        # A rectified subject holds a newer key beside the old one until it is retired.
-        connection.execute(
-            text(
-                "INSERT INTO subject_key (subject_id, dek_version, kek_id, wrapped_dek,"
-                " created_at) VALUES ('s-1', 2, 'kek-b', :wrapped, :at)"
-            ),
-            {"wrapped": b"v2" * 16, "at": KEY_CREATED.replace(tzinfo=None)},
-        )
+    add_second_key_version(services, "s-1")
     unknown = b"\x05" * 32
     with services.stores.key_reads() as unit:
         owners, held = unit.keys.owners_and_keys(
@@ -142,14 +147,7 @@ def test_a_shred_destroys_every_key_version_and_entry_of_the_subjects_once(
     claim(services, "s-1", {"email": EMAIL, "customer_id": CUSTOMER})
     claim(services, odd, {"email": b"\x04" * 32})
     claim(services, "s-keep", {"email": b"\x06" * 32})
-    with services.databases.keys_engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO subject_key (subject_id, dek_version, kek_id, wrapped_dek,"
-                " created_at) VALUES ('s-1', 2, 'kek-b', :wrapped, :at)"
-            ),
-            {"wrapped": b"v2" * 16, "at": KEY_CREATED.replace(tzinfo=None)},
-        )
+    add_second_key_version(services, "s-1")
     first_at = datetime(2026, 12, 1, 8, tzinfo=UTC)
     with services.stores.pipelined_keys() as unit:
         shredded = unit.keys.shred(["s-1", odd, "s-never-keyed"], first_at)
