@@ -124,14 +124,7 @@ class AuditAppender:
                 self.statements.sealed_on_server, _server_values(unsealed)
             )
             return replace(unsealed, seq=seq, hash=hash_, prev_hash=prev_hash)
-        ((seq, prev_hash),) = self.cursor.fetchall(self.statements.lock_head, {"id": HEAD_ID})
-        linked = replace(unsealed, seq=seq + 1, prev_hash=prev_hash)
-        record = replace(linked, hash=record_hash(linked))
-        # A shallow copy: asdict() would deep-copy every string and datetime.
-        values = {**vars(record), "id": HEAD_ID}
-        self.cursor.run(self.statements.insert_entry, values)
-        self.cursor.run(self.statements.move_head, values)
-        return record
+        return self._sealed_here(unsealed)
 
     def append_unanswered(
         self,
@@ -148,19 +141,23 @@ class AuditAppender:
         In a pipeline (PostgreSQL) the statement goes out with whatever is sent next,
         typically the COMMIT: a submission's data transaction is then one round trip.
         """
+        unsealed = _unlinked(at, actor, action, subject_ref, request_id, details)
         if self.statements.sealed_on_server is None:
-            self.append(
-                at=at,
-                actor=actor,
-                action=action,
-                subject_ref=subject_ref,
-                request_id=request_id,
-                details=details,
-            )
+            self._sealed_here(unsealed)
             return
         # Run, not fetched: the answer arrives with the next sync and is not read.
-        unsealed = _unlinked(at, actor, action, subject_ref, request_id, details)
         self.cursor.run(self.statements.sealed_on_server, _server_values(unsealed))
+
+    def _sealed_here(self, unsealed: AuditRecord) -> AuditRecord:
+        """Link and hash an entry in Python and store it (SQLite, under its write lock)."""
+        ((seq, prev_hash),) = self.cursor.fetchall(self.statements.lock_head, {"id": HEAD_ID})
+        linked = replace(unsealed, seq=seq + 1, prev_hash=prev_hash)
+        record = replace(linked, hash=record_hash(linked))
+        # A shallow copy: asdict() would deep-copy every string and datetime.
+        values = {**vars(record), "id": HEAD_ID}
+        self.cursor.run(self.statements.insert_entry, values)
+        self.cursor.run(self.statements.move_head, values)
+        return record
 
 
 def _unlinked(
