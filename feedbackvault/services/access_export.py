@@ -16,14 +16,16 @@ from feedbackvault.crypto.fields import SubjectFields
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.services.subject_keys import OpenSubject, SubjectKeys
-from feedbackvault.storage.subject_data_repository import StoredRow
-from feedbackvault.storage.units import DataUnit, Stores
+from feedbackvault.storage.subject_data_repository import ExportedRow, ExportRows, Section
+from feedbackvault.storage.units import Stores
 
 # Rows read per query: memory stays flat however many responses a subject has.
 PAGE_SIZE = 500
 
-# Reads the page after a row (None: the first page) in the transaction given.
-Fetch = Callable[[DataUnit, Any], Sequence[StoredRow]]
+# The export's JSON: compact, non-ASCII text kept as it is.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# The sections whose first pages are read together (`AccessExport.start`).
+_FIRST: tuple[Section, Section] = ("responses", "consents")
 # First characters that make a spreadsheet read a CSV cell as a formula.
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 # An exported record, as it goes into JSON or a CSV line.
@@ -49,7 +51,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _dumps(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 class _Sink(io.RawIOBase):
@@ -81,9 +83,9 @@ class ExportStart:
     from one data transaction, and the stream reads nothing more.
     """
 
-    responses: Sequence[StoredRow]
-    consents: Sequence[StoredRow]
-    history: Sequence[StoredRow] = ()
+    responses: Sequence[ExportedRow]
+    consents: Sequence[ExportedRow]
+    history: Sequence[ExportedRow] = ()
 
 
 class AccessExport:
@@ -98,23 +100,26 @@ class AccessExport:
         self.clock = clock
 
     def start(
-        self, unit: DataUnit, subject_ids: Sequence[str], now: datetime
+        self, rows: ExportRows, subject_ids: Sequence[str], now: datetime
     ) -> tuple[ExportStart, dict[str, int]]:
         """Read the first response and consent pages and count what the export holds.
 
-        A page shorter than PAGE_SIZE is the whole section, so it is its own
-        count; only subjects with more rows pay for the counting queries.
+        Both pages are sent before either is read (one round trip in a pipeline). A
+        page shorter than PAGE_SIZE is the whole section, so it is its own count;
+        only subjects with more rows pay for the counting query.
         """
-        responses = unit.subject_data.response_page(subject_ids, now, "", PAGE_SIZE)
-        consents = unit.subject_data.consent_page(subject_ids, now, "", PAGE_SIZE)
+        sent = [rows.page(section, subject_ids, now, "", PAGE_SIZE) for section in _FIRST]
+        responses, consents = (page.rows() for page in sent)
         counts = (len(responses), len(consents))
         if max(counts) >= PAGE_SIZE:
-            counts = unit.subject_data.count_live(subject_ids, now)
+            counts = rows.counts(subject_ids, now)
         return ExportStart(responses, consents), {"responses": counts[0], "consents": counts[1]}
 
-    def history_page(self, unit: DataUnit, subject_ids: Sequence[str]) -> Sequence[StoredRow]:
-        """Read the first page of the subjects' audit history in the caller's transaction."""
-        return unit.subject_data.audit_page(subject_ids, 0, PAGE_SIZE)
+    def history_page(
+        self, rows: ExportRows, subject_ids: Sequence[str], now: datetime
+    ) -> Callable[[], list[ExportedRow]]:
+        """Send the query of the subjects' first audit page; return what reads it."""
+        return rows.page("history", subject_ids, now, 0, PAGE_SIZE).rows
 
     def json_chunks(
         self,
@@ -138,7 +143,7 @@ class AccessExport:
             {row.pop("purpose"): row for row in self._purposes(purposes)}
         )
         yield b',"processing_history":['
-        yield from _joined(self._history(subject_ids, start))
+        yield from _joined(self._history(subject_ids, now, start))
         yield b"]}"
 
     def zip_chunks(
@@ -159,7 +164,11 @@ class AccessExport:
                 lambda: self._consents(subject_ids, now, purposes, None),
             ),
             ("purposes.csv", PURPOSE_COLUMNS, lambda: iter([self._purposes(purposes)])),
-            ("processing_history.csv", HISTORY_COLUMNS, lambda: self._history(subject_ids, None)),
+            (
+                "processing_history.csv",
+                HISTORY_COLUMNS,
+                lambda: self._history(subject_ids, now, None),
+            ),
         ]
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -178,24 +187,30 @@ class AccessExport:
 
     def _pages(
         self,
-        first: Sequence[StoredRow] | None,
-        fetch: Callable[[DataUnit, Any], Sequence[StoredRow]],
-    ) -> Iterator[Sequence[StoredRow]]:
-        """Yield pages, each read in its own short transaction after the `first` given.
+        section: Section,
+        subject_ids: Sequence[str],
+        now: datetime,
+        first: Sequence[ExportedRow] | None,
+    ) -> Iterator[Sequence[ExportedRow]]:
+        """Yield a section's pages, each read in its own short transaction after `first`.
 
-        `fetch(unit, last_row)` reads the page after `last_row` (None: from the
-        start). A short page is the last one, so no query is spent on an empty page.
+        A short page is the last one, so no query is spent on an empty page.
         """
+        key = "seq" if section == "history" else "id"
         page = first
         if page is None:
-            with self.stores.read() as unit:
-                page = fetch(unit, None)
+            page = self._read_page(section, subject_ids, now, 0 if key == "seq" else "")
         while page:
             yield page
             if len(page) < PAGE_SIZE:
                 return
-            with self.stores.read() as unit:
-                page = fetch(unit, page[-1])
+            page = self._read_page(section, subject_ids, now, page[-1][key])
+
+    def _read_page(
+        self, section: Section, subject_ids: Sequence[str], now: datetime, after: str | int
+    ) -> list[ExportedRow]:
+        with self.stores.read() as unit:
+            return unit.exports.page(section, subject_ids, now, after, PAGE_SIZE).rows()
 
     def _responses(
         self,
@@ -210,15 +225,11 @@ class AccessExport:
         if not keyed:
             return
 
-        def fetch(unit: DataUnit, last: Any) -> Sequence[StoredRow]:
-            after = last.id if last is not None else ""
-            return unit.subject_data.response_page(keyed, now, after, PAGE_SIZE)
-
         # One cipher per subject for the whole export, not one per field.
         ciphers = {sid: SubjectFields(keys[sid].dek, "response", sid) for sid in keyed}
-        for page in self._pages(start.responses if start else None, fetch):
-            purposes.update(row.purpose for row in page)
-            yield [_response(row, ciphers[row.subject_id]) for row in page]
+        for page in self._pages("responses", keyed, now, start.responses if start else None):
+            purposes.update(row["purpose"] for row in page)
+            yield [_response(row, ciphers[row["subject_id"]]) for row in page]
 
     def _consents(
         self,
@@ -227,12 +238,8 @@ class AccessExport:
         purposes: set[str],
         start: ExportStart | None,
     ) -> Iterator[list[Row_]]:
-        def fetch(unit: DataUnit, last: Any) -> Sequence[StoredRow]:
-            after = last.id if last is not None else ""
-            return unit.subject_data.consent_page(subject_ids, now, after, PAGE_SIZE)
-
-        for page in self._pages(start.consents if start else None, fetch):
-            purposes.update(row.purpose for row in page)
+        for page in self._pages("consents", subject_ids, now, start.consents if start else None):
+            purposes.update(row["purpose"] for row in page)
             yield [_consent(row) for row in page]
 
     def _purposes(self, used: set[str]) -> list[Row_]:
@@ -256,14 +263,10 @@ class AccessExport:
         return rows
 
     def _history(
-        self, subject_ids: Sequence[str], start: ExportStart | None
+        self, subject_ids: Sequence[str], now: datetime, start: ExportStart | None
     ) -> Iterator[list[Row_]]:
-        def fetch(unit: DataUnit, last: Any) -> Sequence[StoredRow]:
-            after = last.seq if last is not None else 0
-            return unit.subject_data.audit_page(subject_ids, after, PAGE_SIZE)
-
         first = start.history if start and start.history else None
-        for page in self._pages(first, fetch):
+        for page in self._pages("history", subject_ids, now, first):
             yield [_audit(entry) for entry in page]
 
 
@@ -271,63 +274,62 @@ def _joined(pages: Iterator[list[Row_]]) -> Iterator[bytes]:
     """Yield the rows of the pages as comma-separated JSON, one chunk per page."""
     first = True
     for page in pages:
-        yield (b"" if first else b",") + b",".join(_dumps(row) for row in page)
+        # One encoder call per page, its brackets cut: a third less than one per row.
+        yield (b"" if first else b",") + _dumps(page)[1:-1]
         first = False
 
 
-def _response(row: StoredRow, cipher: SubjectFields) -> Row_:
-    fields = row._mapping
-
+def _response(row: ExportedRow, cipher: SubjectFields) -> Row_:
     def opened(column: str) -> str | None:
         try:
-            return cipher.decrypt(column, row.id, fields[column])
+            return cipher.decrypt(column, row["id"], row[column])
         except DecryptionFailed:
             return None
 
     respondent = {
         name: opened(f"{name}_ct")
         for name in ("email", "name", "customer_id")
-        if fields[f"{name}_ct"] is not None
+        if row[f"{name}_ct"] is not None
     }
-    answers = {m: fields[m] for m in ("nps", "csat", "ces") if fields[m] is not None}
-    if row.comment_ct is not None:
+    answers = {m: row[m] for m in ("nps", "csat", "ces") if row[m] is not None}
+    if row["comment_ct"] is not None:
         answers["comment"] = opened("comment_ct")
     return {
-        "response_id": row.id,
-        "survey_id": row.survey_id,
-        "purpose": row.purpose,
-        "touchpoint": row.touchpoint,
-        "locale": row.locale,
+        "response_id": row["id"],
+        "survey_id": row["survey_id"],
+        "purpose": row["purpose"],
+        "touchpoint": row["touchpoint"],
+        "locale": row["locale"],
         "answers": answers,
         "respondent": respondent,
-        "created_at": _iso(row.created_at),
-        "expires_at": _iso(row.expires_at),
+        "created_at": _iso(row["created_at"]),
+        "expires_at": _iso(row["expires_at"]),
     }
 
 
-def _consent(row: StoredRow) -> Row_:
+def _consent(row: ExportedRow) -> Row_:
     return {
-        "receipt_id": row.id,
-        "purpose": row.purpose,
-        "notice_version": row.notice_version,
-        "given_at": _iso(row.given_at),
-        "recorded_at": _iso(row.recorded_at),
-        "expires_at": _iso(row.expires_at),
-        "withdrawn_at": _iso(row.withdrawn_at),
-        "signature": row.receipt_signature,
+        "receipt_id": row["id"],
+        "purpose": row["purpose"],
+        "notice_version": row["notice_version"],
+        "given_at": _iso(row["given_at"]),
+        "recorded_at": _iso(row["recorded_at"]),
+        "expires_at": _iso(row["expires_at"]),
+        "withdrawn_at": _iso(row["withdrawn_at"]),
+        "signature": row["receipt_signature"],
     }
 
 
-def _audit(entry: StoredRow) -> Row_:
+def _audit(entry: ExportedRow) -> Row_:
     return {
-        "seq": entry.seq,
-        "at": _iso(entry.at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject_ref": entry.subject_ref,
-        "request_id": entry.request_id,
-        "details": json.loads(entry.details),
-        "hash": entry.hash,
+        "seq": entry["seq"],
+        "at": _iso(entry["at"]),
+        "actor": entry["actor"],
+        "action": entry["action"],
+        "subject_ref": entry["subject_ref"],
+        "request_id": entry["request_id"],
+        "details": json.loads(entry["details"]),
+        "hash": entry["hash"],
     }
 
 

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
-from feedbackvault.services.privacy_requests import RequestState, close, lock_verified
+from feedbackvault.services.privacy_requests import RequestState, close_appended, fulfillable
 from feedbackvault.services.subject_keys import SubjectKeys
 from feedbackvault.services.subject_lookup import FoundSubjects
-from feedbackvault.storage.data_models import PrivacyRequest
 from feedbackvault.storage.units import DataUnit, Stores
 
 # Subjects erased per statement when replaying many tombstones (bounded IN lists).
 BATCH_SIZE = 500
-# Finds a request's subjects inside the caller's data transaction.
-FindSubjects = Callable[[DataUnit, PrivacyRequest], FoundSubjects]
 
 
 @dataclass(frozen=True)
@@ -44,25 +41,28 @@ class ErasureService:
         self.clock = clock
 
     def erase(
-        self, request_id: str, subjects_of: FindSubjects, actor: str
+        self, request_id: str, found: FoundSubjects, actor: str
     ) -> tuple[RequestState, dict[str, Any]]:
-        """Erase the subjects of a verified request; return its state and certificate.
+        """Erase the `found` subjects of a verified request; return its state and certificate.
 
         The data store goes first, in one transaction: the request is locked,
-        its subjects found (`subjects_of`, reading the key store's index and
-        keys), tombstones written, responses anonymised (purposes with
-        `on_expiry: anonymise`) or deleted, consents and subject rows deleted,
-        the request completed and audited. The key store follows in its own
-        transaction: tombstones, then keys and index entries shredded. A crash
+        tombstones written, responses anonymised (purposes with `on_expiry:
+        anonymise`) or deleted, consents and subject rows deleted, the request
+        completed and audited. On PostgreSQL that is three round trips: the lock
+        and the erasure together, the audit entry (whose hash the certificate
+        gives), then the completion with the COMMIT. The key store follows in its
+        own transaction: tombstones, then keys and index entries shredded. A crash
         between the two leaves no readable data (the ciphertext is gone) and
         tombstones that `erasures replay`, or fulfilling the request again, use
         to finish the shredding.
         """
-        with self.stores.data() as unit:
-            row = lock_verified(unit, request_id)
-            found = subjects_of(unit, row)
-            now = self.clock.now().replace(microsecond=0)
-            deleted, anonymised, consents = self._erase_data(unit, found.ids, "erasure")
+        now = self.clock.now().replace(microsecond=0)
+        with self.stores.pipelined_data() as unit:
+            locked = unit.requests.lock(request_id)
+            erased = unit.erasure.erase(found.ids, self._anonymised_purposes(), now, "erasure")
+            # Not verified (any more): the erasure is rolled back with the transaction.
+            row = fulfillable(locked())
+            deleted, anonymised, consents = erased()
             details = {
                 "responses_erased": deleted + anonymised,
                 "responses_deleted": deleted,
@@ -70,7 +70,9 @@ class ErasureService:
                 "consents_erased": consents,
                 "keys_destroyed": found.key_versions,
             }
-            entry = close(unit, row, at=now, actor=actor, subject_refs=found.ids, details=details)
+            entry = close_appended(
+                unit, row, at=now, actor=actor, subject_refs=found.ids, details=details
+            )
             certificate = {
                 "request_id": row.id,
                 "subject_ref": ",".join(found.ids) or None,
@@ -81,6 +83,7 @@ class ErasureService:
                 "audit_hash": entry.hash,
             }
             row.result = json.dumps(certificate)
+            unit.requests.complete(row)
         state = RequestState.of(row, self.clock.now())
         self.shred(found.ids)
         return state, certificate
@@ -125,9 +128,10 @@ class ErasureService:
         self, unit: DataUnit, subject_ids: Sequence[str], reason: str
     ) -> tuple[int, int, int]:
         now = self.clock.now().replace(microsecond=0)
-        anonymise = [p.id for p in self.policies if p.on_expiry == "anonymise"]
-        unit.subject_data.add_tombstones(subject_ids, now, reason)
-        return unit.subject_data.erase_subjects(subject_ids, anonymise, now)
+        return unit.erasure.erase(subject_ids, self._anonymised_purposes(), now, reason)()
+
+    def _anonymised_purposes(self) -> list[str]:
+        return [p.id for p in self.policies if p.on_expiry == "anonymise"]
 
 
 def _batches(subject_ids: Sequence[str]) -> Iterator[Sequence[str]]:

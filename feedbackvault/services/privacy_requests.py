@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
+from feedbackvault.domain.audit import AuditRecord
 from feedbackvault.domain.errors import Conflict, NotFound
 from feedbackvault.storage.data_models import AuditEntry, PrivacyRequest
 from feedbackvault.storage.units import DataUnit, PipelinedDataUnit
@@ -75,7 +76,13 @@ def lock(unit: DataUnit, request_id: str) -> PrivacyRequest:
 
 def lock_verified(unit: DataUnit, request_id: str) -> PrivacyRequest:
     """Load and lock a request that may be fulfilled now (it must be verified)."""
-    row = lock(unit, request_id)
+    return fulfillable(unit.privacy.get_for_update(request_id))
+
+
+def fulfillable(row: PrivacyRequest | None) -> PrivacyRequest:
+    """Return a locked request that may be fulfilled now, or raise NotFound or Conflict."""
+    if row is None:
+        raise NotFound("No privacy request with that id.")
     if row.status != "verified":
         raise Conflict(f"Only a verified request can be fulfilled; this one is {row.status}.")
     return row
@@ -132,11 +139,55 @@ def close(
         unit, row, "completed", refs, at=at, actor=actor, action="request.fulfilled",
         details=details,
     )  # fmt: skip
+    _completed(row, at, refs)
+    return entry
+
+
+def close_queued(
+    unit: PipelinedDataUnit,
+    row: PrivacyRequest,
+    *,
+    at: datetime,
+    actor: str,
+    subject_refs: Sequence[str],
+    details: Mapping[str, object],
+) -> None:
+    """Close a request as `close` does in a pipelined unit, its audit entry sent unanswered.
+
+    The caller sets `row.result` and stores the row (`unit.requests.complete`).
+    """
+    refs = list(subject_refs)
+    unit.audit.append_unanswered(
+        at=at, actor=actor, action="request.fulfilled",
+        **_step_entry(row, "completed", refs, details),
+    )  # fmt: skip
+    _completed(row, at, refs)
+
+
+def close_appended(
+    unit: PipelinedDataUnit,
+    row: PrivacyRequest,
+    *,
+    at: datetime,
+    actor: str,
+    subject_refs: Sequence[str],
+    details: Mapping[str, object],
+) -> AuditRecord:
+    """Close a request as `close_queued` does, waiting for its audit entry (and its hash)."""
+    refs = list(subject_refs)
+    entry = unit.audit.append(
+        at=at, actor=actor, action="request.fulfilled",
+        **_step_entry(row, "completed", refs, details),
+    )  # fmt: skip
+    _completed(row, at, refs)
+    return entry
+
+
+def _completed(row: PrivacyRequest, at: datetime, refs: list[str]) -> None:
     row.status, row.completed_at = "completed", at
     row.subject_refs = json.dumps(refs)
     # A closed request must not be able to find its subject again (e.g. after erasure).
     row.email_digest = row.customer_id_digest = None
-    return entry
 
 
 def _audit_step(

@@ -19,9 +19,9 @@ from feedbackvault.services.privacy_requests import (
     KINDS,
     OPEN_STATUSES,
     RequestState,
-    close,
+    close_queued,
+    fulfillable,
     lock,
-    lock_verified,
     record_step,
     record_step_queued,
     refs_of,
@@ -181,36 +181,43 @@ class SubjectRightsService:
             return self._finish_again(row)
         if row.status != "verified":
             raise Conflict(f"Only a verified request can be fulfilled; this one is {row.status}.")
+        corrected = _corrected(respondent) if row.kind == "rectification" else {}
+        # Found from the request as read: its digests and refs change only when it
+        # closes, and each kind locks it and checks it is still verified.
+        with self.stores.read_statements() as reads:
+            found = self._subjects(reads, row)
         if row.kind == "rectification":
-            corrected = _corrected(respondent)
-            with self.stores.read() as unit:
-                subjects = self._subjects(unit, row).keyed
-            rectified = self.rectification.rectify(row.id, subjects, corrected, actor)
+            rectified = self.rectification.rectify(row.id, found.keyed, corrected, actor)
             return Fulfilment(self.get(row.id), rectified=rectified)
         if row.kind == "erasure":
-            state, certificate = self.erasure.erase(row.id, self._subjects, actor)
+            state, certificate = self.erasure.erase(row.id, found, actor)
             return Fulfilment(state, certificate=certificate)
-        return self._answer_access(row.id, actor)
+        return self._answer_access(row.id, found, actor)
 
-    def _answer_access(self, request_id: str, actor: str) -> Fulfilment:
+    def _answer_access(self, request_id: str, found: FoundSubjects, actor: str) -> Fulfilment:
         """Complete an access request and stream its export.
 
-        The request is completed with its counts in the same data transaction
-        that reads the first page of every section, so a subject with fewer
-        than a page of rows costs one data transaction and one key-store read.
+        The request is completed with its counts in the data transaction that reads
+        the first page of every section: on PostgreSQL the lock goes out with the
+        response and consent pages, and the completion, its audit entry, the history
+        page and the COMMIT together after them. A subject with fewer than a page of
+        rows is answered from that transaction and one key-store read.
         """
         now = self.clock.now()
-        with self.stores.data() as unit:
-            locked = lock_verified(unit, request_id)
-            found = self._subjects(unit, locked)
-            subjects = found.keyed
-            start, counts = self.exports.start(unit, subjects, now)
+        subjects = found.keyed
+        with self.stores.pipelined_data() as unit:
+            locked = unit.requests.lock(request_id)
+            start, counts = self.exports.start(unit.exports, subjects, now)
+            request = fulfillable(locked())
+            request.result = json.dumps(counts)
             at = now.replace(microsecond=0)
-            close(unit, locked, at=at, actor=actor, subject_refs=subjects, details=counts)
-            locked.result = json.dumps(counts)
-            # Read after the append, so the history holds the fulfilment itself.
-            start = replace(start, history=self.exports.history_page(unit, subjects))
-        state = RequestState.of(locked, now)
+            close_queued(unit, request, at=at, actor=actor, subject_refs=subjects, details=counts)
+            unit.requests.complete(request)
+            # Sent after the append, so the history holds the fulfilment itself.
+            history = self.exports.history_page(unit.exports, subjects, now)
+            unit.cursor.queue_commit()
+            start = replace(start, history=history())
+        state = RequestState.of(request, now)
         return Fulfilment(state, export=self.exports.json_chunks(subjects, found.keys, start))
 
     def export(self, request_id: str, fmt: str, actor: str) -> Iterator[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, func, literal, literal_column
+from sqlalchemy import ColumnElement, String, literal, literal_column
 
 from feedbackvault.domain.ids import new_id
 
@@ -34,6 +34,19 @@ def anonymised_id_prefix(now: datetime) -> str:
     return new_id(now)[:15]
 
 
+# What anonymising clears: every link to the respondent and every personal field.
+_CLEARED = (
+    "subject_id", "consent_id", "consent_expires_at", "email_ct", "name_ct",
+    "customer_id_ct", "comment_ct", "created_at", "locale",
+)  # fmt: skip
+# PostgreSQL's random part of an anonymised id: a random UUID's text from its 16th place.
+_POSTGRES_RANDOM_TAIL = "substr(CAST(gen_random_uuid() AS varchar), 16)"
+
+
+def _random_tail(postgres: bool) -> str:
+    return _POSTGRES_RANDOM_TAIL if postgres else _SQLITE_RANDOM_TAIL
+
+
 def anonymised_values(now: datetime, *, postgres: bool) -> dict[str, Any]:
     """Give the values that strip a response down to scores, survey, touchpoint and month.
 
@@ -42,24 +55,31 @@ def anonymised_values(now: datetime, *, postgres: bool) -> dict[str, Any]:
     scores back to a person. The expiry becomes NEVER: the real one is the
     recording moment plus the retention. The locale goes too: it adds nothing to
     an aggregate and a rare locale can single a respondent out in a small group.
+    The consent record's expiry is cleared as well: it is the recording moment
+    plus a retention, like expires_at.
     """
-    random_tail: ColumnElement[str] = (
-        func.substr(cast(func.gen_random_uuid(), String), 16)
-        if postgres
-        else literal_column(_SQLITE_RANDOM_TAIL, String)
-    )
+    random_tail: ColumnElement[str] = literal_column(_random_tail(postgres), String)
     return {
         "id": literal(anonymised_id_prefix(now), String) + random_tail,
-        "subject_id": None,
-        "consent_id": None,
-        # The record's expiry is its recording moment plus a retention, like expires_at.
-        "consent_expires_at": None,
-        "email_ct": None,
-        "name_ct": None,
-        "customer_id_ct": None,
-        "comment_ct": None,
-        "created_at": None,
-        "locale": None,
+        **dict.fromkeys(_CLEARED),
         "anonymised_at": now,
         "expires_at": NEVER,
     }
+
+
+def anonymised_assignments(*, postgres: bool) -> str:
+    """Write `anonymised_values` as the SET list of an UPDATE run on the driver's cursor.
+
+    Its markers are `:anonymised_prefix`, `:anonymised_at` and `:never`
+    (`anonymised_parameters` gives them).
+    """
+    cleared = ", ".join(f"{column} = NULL" for column in _CLEARED)
+    return (
+        f"id = :anonymised_prefix || {_random_tail(postgres)}, {cleared},"
+        " anonymised_at = :anonymised_at, expires_at = :never"
+    )
+
+
+def anonymised_parameters(now: datetime) -> dict[str, Any]:
+    """Give the values of the markers of `anonymised_assignments` at `now`."""
+    return {"anonymised_prefix": anonymised_id_prefix(now), "anonymised_at": now, "never": NEVER}

@@ -100,20 +100,23 @@ class RowReader:
         }
 
 
-def row_reader(dialect: Dialect, table: Table) -> RowReader:
-    """Build the reader of rows that return every column of `table` (`columns_of`)."""
+def row_reader(dialect: Dialect, table: Table, names: Sequence[str] = ()) -> RowReader:
+    """Build the reader of rows that return the `names` columns of `table` (`columns_of`).
+
+    No names: every column, in the table's order.
+    """
+    columns = [table.c[name] for name in names] if names else list(table.columns)
     return RowReader(
-        tuple(column.key for column in table.columns),
+        tuple(column.key for column in columns),
         tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in table.columns
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ),
     )
 
 
-def columns_of(table: Table) -> str:
-    """List the table's columns in its own order, for a SELECT or RETURNING a RowReader reads."""
-    return ", ".join(column.key for column in table.columns)
+def columns_of(table: Table, names: Sequence[str] = ()) -> str:
+    """List columns for a SELECT or RETURNING a RowReader reads: `names`, or all in order."""
+    return ", ".join(names or [column.key for column in table.columns])
 
 
 # Ends a transaction from inside a pipeline (DriverCursor.queue_commit).
@@ -153,6 +156,22 @@ def insert_row(
     return prepare(dialect, sql, types)
 
 
+class Pending:
+    """The rows of a statement sent ahead (`DriverCursor.send`), read when first asked for."""
+
+    def __init__(self, cursor: DriverCursor, statement: DriverStatement, answer: Any) -> None:
+        self._cursor = cursor
+        self._statement = statement
+        self._answer = answer  # a driver cursor to fetch from, or the rows already read
+        self._rows: list[Any] | None = answer if isinstance(answer, list) else None
+
+    def rows(self) -> list[Any]:
+        """Return the statement's rows (in a pipeline, the first call waits for them)."""
+        if self._rows is None:
+            self._rows = self._cursor.fetched(self._statement, self._answer)
+        return self._rows
+
+
 class DriverCursor:
     """The driver cursor of one transaction: a session's (begun on first use) or a unit's own."""
 
@@ -162,6 +181,7 @@ class DriverCursor:
         self._cursor = self._connection.cursor()
         self._driver_error: type[Exception] = self.dialect.loaded_dbapi.Error
         self._pipelines = 0  # how many pipelines are open around the statements run
+        self._commit_queued = False
 
     def run(self, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
         """Execute one statement; return the cursor, to fetch what it returned."""
@@ -176,6 +196,28 @@ class DriverCursor:
         try:
             self._cursor.execute(statement.sql, statement.parameters(values))
             return list(self._cursor.fetchall())
+        except self._driver_error as exc:
+            raise self._translated(statement, exc) from exc
+
+    def send(self, statement: DriverStatement, values: Mapping[str, Any]) -> Pending:
+        """Send a query now and read its rows later, from its own driver cursor.
+
+        In a pipeline (PostgreSQL) the queries sent this way and the statements run
+        after them share one round trip: the first `Pending.rows()` waits for all
+        that was sent before it. Outside a pipeline the rows are read at once.
+        """
+        cursor = self._connection.cursor() if self._pipelines else self._cursor
+        try:
+            cursor.execute(statement.sql, statement.parameters(values))
+            answer = cursor if self._pipelines else list(cursor.fetchall())
+        except self._driver_error as exc:
+            raise self._translated(statement, exc) from exc
+        return Pending(self, statement, answer)
+
+    def fetched(self, statement: DriverStatement, cursor: Any) -> list[Any]:
+        """Read the rows of a statement `send` sent on `cursor` (Pending.rows)."""
+        try:
+            return list(cursor.fetchall())
         except self._driver_error as exc:
             raise self._translated(statement, exc) from exc
 
@@ -203,9 +245,11 @@ class DriverCursor:
         again as it closes: a round trip each. Queued here, the driver learns from the
         server's answer that the transaction ended, and the owner's commit afterwards
         has nothing left to send. Outside a pipeline (SQLite) this does nothing: the
-        owner commits as usual.
+        owner commits as usual. A unit may queue it before its last read, so the read
+        and the COMMIT share a round trip; it is queued once.
         """
-        if self._pipelines:
+        if self._pipelines and not self._commit_queued:
+            self._commit_queued = True
             self.run(_COMMIT, {})
 
     def _translated(self, statement: DriverStatement, exc: Exception) -> Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,6 +65,8 @@ class _RequestStatements:
     insert: DriverStatement
     mark_verified: DriverStatement
     status: DriverStatement
+    lock: DriverStatement
+    complete: DriverStatement
     reader: RowReader
 
 
@@ -76,10 +79,24 @@ def _request_statements(dialect: Dialect) -> _RequestStatements:
         " verification_method = :verification_method WHERE id = :id AND status = 'received'"
         f" RETURNING {returned}"
     )
+    # SQLite has no row locks: the unit's transaction holds the database's write lock.
+    lock = "FOR UPDATE" if dialect.name == "postgresql" else ""
+    # Completed, with its identifier digests forgotten (`services.privacy_requests.close`).
+    complete = (
+        "UPDATE privacy_request SET status = 'completed', completed_at = :completed_at,"
+        " subject_refs = :subject_refs, result = :result, email_digest = NULL,"
+        " customer_id_digest = NULL WHERE id = :id"
+    )
     return _RequestStatements(
         insert=insert_row(dialect, PRIVACY_REQUEST),
         mark_verified=prepare(dialect, mark_verified, types),
         status=prepare(dialect, "SELECT status FROM privacy_request WHERE id = :id", {}),
+        lock=prepare(
+            dialect,
+            f"SELECT {returned} FROM privacy_request WHERE id = :id {lock}",  # noqa: S608 - the table's own names
+            {},
+        ),
+        complete=prepare(dialect, complete, types),
         reader=row_reader(dialect, PRIVACY_REQUEST),
     )
 
@@ -112,6 +129,25 @@ class PrivacyRequestRows:
         if not rows:
             return None
         return PrivacyRequest(**self.statements.reader.values(rows[0]))
+
+    def lock(self, request_id: str) -> Callable[[], PrivacyRequest | None]:
+        """Send the read that locks a request until the transaction ends; return its reader.
+
+        In a pipeline the read goes out with whatever is sent before the reader is
+        called, and the reader then waits for it (None: no such request).
+        """
+        sent = self.cursor.send(self.statements.lock, {"id": request_id})
+
+        def locked() -> PrivacyRequest | None:
+            rows = sent.rows()
+            return PrivacyRequest(**self.statements.reader.values(rows[0])) if rows else None
+
+        return locked
+
+    def complete(self, request: PrivacyRequest) -> None:
+        """Store a request's completion as `close` set it on the object; nothing is answered."""
+        values = {column: getattr(request, column) for column in self.statements.reader.names}
+        self.cursor.run(self.statements.complete, values)
 
     def status_of(self, request_id: str) -> str | None:
         """Return a request's status, or None when there is no such request."""

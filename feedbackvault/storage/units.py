@@ -22,7 +22,11 @@ from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository, KeyRows
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository, PrivacyRequestRows
 from feedbackvault.storage.retention_repository import RetentionRepository
-from feedbackvault.storage.subject_data_repository import SubjectDataRepository
+from feedbackvault.storage.subject_data_repository import (
+    ErasureRows,
+    ExportRows,
+    SubjectDataRepository,
+)
 from feedbackvault.storage.token_repository import TokenRepository
 
 
@@ -46,6 +50,16 @@ class DataUnit:
         """Send the block's driver statements together, where the driver can (PostgreSQL)."""
         return driver_cursor(self.session).pipeline()
 
+    @property
+    def exports(self) -> ExportRows:
+        """Page through a subject's exported rows on this transaction's driver cursor."""
+        return ExportRows(driver_cursor(self.session))
+
+    @property
+    def erasure(self) -> ErasureRows:
+        """Erase subjects' data on this transaction's driver cursor."""
+        return ErasureRows(driver_cursor(self.session))
+
 
 @dataclass
 class KeyUnit:
@@ -65,7 +79,7 @@ class KeyUnit:
 
 @dataclass
 class PipelinedDataUnit:
-    """One data transaction on the driver's cursor: a submission, a request's step."""
+    """One data transaction on the driver's cursor: a submission, a request's step, a fulfilment."""
 
     cursor: DriverCursor
 
@@ -73,6 +87,8 @@ class PipelinedDataUnit:
         self.rows = SubmissionRows(self.cursor)
         self.requests = PrivacyRequestRows(self.cursor)
         self.audit = AuditAppender(self.cursor)
+        self.exports = ExportRows(self.cursor)
+        self.erasure = ErasureRows(self.cursor)
 
 
 @dataclass

@@ -1,13 +1,18 @@
-"""The key-store lookups of a request probe indexes on PostgreSQL, whatever the table's size."""
+"""A request's lookups, export pages and erasure probe indexes on PostgreSQL, whatever the size."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from feedbackvault.storage.anonymised import anonymised_parameters
+from feedbackvault.storage.bulk import array_literal
 from feedbackvault.storage.database import Databases
+from feedbackvault.storage.driver_statements import DriverCursor
 from feedbackvault.storage.key_statements import submission_statements
+from feedbackvault.storage.subject_data_repository import ErasureRows, ExportRows
 
 
 def plan_of(databases: Databases, kinds: tuple[str, ...], also: int) -> str:
@@ -38,3 +43,50 @@ def test_owners_and_keys_never_scans_the_key_table(
         databases.dispose()
     assert "Seq Scan" not in plan, plan
     assert "pk_subject_key" in plan, plan
+
+
+def data_plan(databases: Databases, sql: str, parameters: tuple[Any, ...]) -> str:
+    """EXPLAIN a data-store statement with sequential scans priced out (never run)."""
+    with databases.data_connection() as lent:
+        lent.connection.execute("SET LOCAL enable_seqscan = off")
+        rows = lent.connection.execute("EXPLAIN " + sql, parameters).fetchall()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+@pytest.mark.parametrize("subjects", [1, 3])
+def test_export_and_erasure_statements_probe_the_subject_indexes(
+    pg_urls: tuple[str, str], subjects: int
+) -> None:
+    databases = Databases.from_urls(*pg_urls)
+    ids = [f"s-{i}" for i in range(subjects)]
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    try:
+        plans = []
+        with databases.data_connection() as lent:
+            cursor = DriverCursor(lent.connection, lent.dialect)
+            statements, erasure = ExportRows(cursor).statements, ErasureRows(cursor).statements
+        for section in ("responses", "consents", "history"):
+            statement = statements.page(section, subjects)
+            values = {"now": now, "after": "", "limit": 500} | {
+                f"subject_{i}": sid for i, sid in enumerate(ids)
+            }
+            if section == "history":
+                values["after"] = 0
+            plans.append(data_plan(databases, statement.sql, statement.parameters(values)))
+        values = {"ids": array_literal(ids), "purposes": array_literal(["p"]), "now": now,
+                  "reason": "erasure"} | anonymised_parameters(now)  # fmt: skip
+        for statement in (erasure.anonymise, erasure.delete_responses, erasure.delete_consents):
+            plans.append(data_plan(databases, statement.sql, statement.parameters(values)))
+    finally:
+        databases.dispose()
+    # Pages: which index serves depends on the statistics of an empty test table;
+    # none may need the whole table. Erasures: only the subject index can serve.
+    pages, erasures = plans[:3], plans[3:]
+    assert all("Seq Scan" not in plan for plan in pages), pages
+    for plan, index in zip(
+        erasures,
+        ["ix_response_subject_id", "ix_response_subject_id", "ix_consent_subject_id"],
+        strict=True,
+    ):
+        assert "Seq Scan" not in plan, plan
+        assert index in plan, plan

@@ -14,12 +14,13 @@ from feedbackvault.cli import main
 from feedbackvault.crypto.envelope import unwrap_dek
 from feedbackvault.crypto.errors import DecryptionFailed
 from feedbackvault.crypto.fields import FieldContext, decrypt_field
+from feedbackvault.domain.errors import Conflict
 from feedbackvault.services.audit import verify_chain
 from feedbackvault.services.erasure import ErasureService
 from feedbackvault.storage.data_models import AuditEntry, ErasureTombstone, Response
 from feedbackvault.storage.keystore_models import KeyTombstone, SubjectKey, SubjectLookup
 from feedbackvault.storage.migrate import METADATA
-from tests.support import stored_bytes, submission
+from tests.support import row_counts, stored_bytes, submission
 
 BASE = "/api/v1/privacy"
 CANARY = {
@@ -206,6 +207,33 @@ def test_subject_found_by_two_identifiers_on_two_subjects_is_erased_whole(
     assert body["certificate"]["keys_destroyed"] == 2
     with services.stores.keys() as unit:
         assert unit.session.scalars(select(SubjectKey)).all() == []
+
+
+def test_erasure_of_a_request_rejected_meanwhile_erases_nothing(
+    client: FlaskClient,
+    officer: dict[str, str],
+    collector: dict[str, str],
+    services: Services,
+) -> None:
+    # The erasure's statements go out with the request's lock, before its status is
+    # known: a request no longer verified must roll all of them back.
+    seed(client, collector)
+    request_id = request(client, officer, "erasure", {"email": CANARY["email"]})
+    digests = services.subject_keys.digests({"email": CANARY["email"]})
+    with services.stores.read_statements() as reads:
+        found = services.subject_rights.finder.find(reads, digests)
+    rejected = client.post(
+        f"{BASE}/requests/{request_id}/reject", json={"reason": "not them"}, headers=officer
+    )
+    assert rejected.status_code == 200
+    before, readable = row_counts(services), ciphertexts_of(services, found.ids[0])
+
+    with pytest.raises(Conflict):
+        services.subject_rights.erasure.erase(request_id, found, "officer")
+
+    assert found.ids == [subject_of(services, CANARY["email"])]
+    assert readable
+    assert (row_counts(services), ciphertexts_of(services, found.ids[0])) == (before, readable)
 
 
 def test_crash_between_stores_is_finished_by_fulfilling_again(

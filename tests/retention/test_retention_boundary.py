@@ -68,8 +68,8 @@ def test_access_export_read_drops_responses_the_second_they_expire(
 
     with services.stores.read() as unit:
         now = services.clock.now()
-        responses = unit.subject_data.response_page([subject_id], now, "", 100)
-        consents = unit.subject_data.consent_page([subject_id], now, "", 100)
+        responses = unit.exports.page("responses", [subject_id], now, "", 100).rows()
+        consents = unit.exports.page("consents", [subject_id], now, "", 100).rows()
 
     assert (len(responses), len(consents)) == (served, served)
 

@@ -93,7 +93,7 @@ def test_record_deleted_after_an_erasure_still_unlinks_its_response(
 
     with services.stores.data() as unit:
         # The erasure marks its consent deletion; the mark must end with that statement.
-        counts = unit.subject_data.erase_subjects(["other-subject"], [], LONG_AGO)
+        counts = unit.erasure.erase(["other-subject"], [], LONG_AGO, "erasure")()
         unit.session.execute(delete(Consent).where(Consent.id == kept_consent))
 
     with services.stores.read() as unit:
