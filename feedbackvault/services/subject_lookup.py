@@ -83,7 +83,7 @@ class SubjectFinder:
         self, unit: DataUnit, subject: OpenSubject, kind: IdentifierKind, digest: bytes
     ) -> bool:
         column = f"{kind}_ct"
-        samples = unit.subject_data.sample_ciphertexts(subject.subject_id, column, CONFIRM_SAMPLES)
+        samples = unit.samples.of(subject.subject_id, column, CONFIRM_SAMPLES)
         if not samples:
             return True
         for row_id, ciphertext in samples:

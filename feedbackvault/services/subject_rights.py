@@ -109,7 +109,7 @@ class SubjectRightsService:
     def get(self, request_id: str) -> RequestState:
         """Return one request."""
         with self.stores.read_statements() as unit:
-            row = unit.privacy.get(request_id)
+            row = unit.request_rows.get(request_id)
             if row is None:
                 raise NotFound("No privacy request with that id.")
             return RequestState.of(row, self.clock.now())
@@ -250,7 +250,7 @@ class SubjectRightsService:
 
     def _snapshot(self, request_id: str) -> PrivacyRequest:
         with self.stores.read_statements() as unit:
-            row = unit.privacy.get(request_id)
+            row = unit.request_rows.get(request_id)
         if row is None:
             raise NotFound("No privacy request with that id.")
         return row

@@ -37,10 +37,6 @@ class PrivacyRequestRepository:
         self.session.add(request)
         self.session.flush()
 
-    def get(self, request_id: str) -> PrivacyRequest | None:
-        """Load a request by id."""
-        return self.session.get(PrivacyRequest, request_id)
-
     def get_for_update(self, request_id: str) -> PrivacyRequest | None:
         """Load a request and lock it until the transaction ends."""
         return self.session.scalars(
@@ -65,6 +61,7 @@ class _RequestStatements:
     insert: DriverStatement
     mark_verified: DriverStatement
     status: DriverStatement
+    get: DriverStatement
     lock: DriverStatement
     complete: DriverStatement
     reader: RowReader
@@ -91,6 +88,7 @@ def _request_statements(dialect: Dialect) -> _RequestStatements:
         insert=insert_row(dialect, PRIVACY_REQUEST),
         mark_verified=prepare(dialect, mark_verified, types),
         status=prepare(dialect, "SELECT status FROM privacy_request WHERE id = :id", {}),
+        get=prepare(dialect, f"SELECT {returned} FROM privacy_request WHERE id = :id", {}),  # noqa: S608 - the table's own names
         lock=prepare(
             dialect,
             f"SELECT {returned} FROM privacy_request WHERE id = :id {lock}",  # noqa: S608 - the table's own names
@@ -129,6 +127,11 @@ class PrivacyRequestRows:
         if not rows:
             return None
         return PrivacyRequest(**self.statements.reader.values(rows[0]))
+
+    def get(self, request_id: str) -> PrivacyRequest | None:
+        """Read a request by id (an object in no session), or None."""
+        rows = self.cursor.fetchall(self.statements.get, {"id": request_id})
+        return PrivacyRequest(**self.statements.reader.values(rows[0])) if rows else None
 
     def lock(self, request_id: str) -> Callable[[], PrivacyRequest | None]:
         """Send the read that locks a request until the transaction ends; return its reader.

@@ -260,6 +260,34 @@ def _json_list(values: Iterable[str]) -> str:
     return json.dumps(list(values))
 
 
+@once_per_dialect
+def _sample_statements(dialect: Dialect) -> dict[str, DriverStatement]:
+    # Only the fixed ciphertext column names go into the text.
+    return {
+        column: prepare(
+            dialect,
+            f"SELECT id, {column} FROM response WHERE subject_id = :subject_id"  # noqa: S608
+            f" AND {column} IS NOT NULL LIMIT :limit",
+            {},
+        )
+        for column in CIPHERTEXT_COLUMNS
+    }
+
+
+class CiphertextSamples:
+    """Read a few of a subject's ciphertexts of one column, to confirm an index match."""
+
+    def __init__(self, cursor: DriverCursor) -> None:
+        self.cursor = cursor
+        self.statements = _sample_statements(cursor.dialect)
+
+    def of(self, subject_id: str, column: str, limit: int) -> list[tuple[str, bytes]]:
+        """Return up to `limit` (response id, ciphertext) pairs of the column."""
+        values = {"subject_id": subject_id, "limit": limit}
+        rows = self.cursor.fetchall(self.statements[column], values)
+        return [(str(row_id), bytes(ciphertext)) for row_id, ciphertext in rows]
+
+
 class PendingRows:
     """A page sent ahead, read into `ExportedRow`s when asked for."""
 
@@ -280,18 +308,6 @@ class SubjectDataRepository:
 
     def _rows(self, statement: Any) -> Sequence[StoredRow]:
         return self.session.connection().execute(statement).all()
-
-    def sample_ciphertexts(
-        self, subject_id: str, column: str, limit: int
-    ) -> list[tuple[str, bytes]]:
-        """Return a few (response id, ciphertext) pairs of one column, to confirm a match."""
-        attribute = RESPONSE.c[column]
-        rows = self._rows(
-            select(RESPONSE.c.id, attribute)
-            .where(RESPONSE.c.subject_id == subject_id, attribute.is_not(None))
-            .limit(limit)
-        )
-        return [(str(row.id), bytes(row._mapping[column])) for row in rows]
 
     def held_page(
         self, subject_id: str, after_id: str, limit: int

@@ -23,6 +23,7 @@ from feedbackvault.storage.key_repository import KeyRepository, KeyRows
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository, PrivacyRequestRows
 from feedbackvault.storage.retention_repository import RetentionRepository
 from feedbackvault.storage.subject_data_repository import (
+    CiphertextSamples,
     ErasureRows,
     ExportRows,
     SubjectDataRepository,
@@ -59,6 +60,16 @@ class DataUnit:
     def erasure(self) -> ErasureRows:
         """Erase subjects' data on this transaction's driver cursor."""
         return ErasureRows(driver_cursor(self.session))
+
+    @property
+    def samples(self) -> CiphertextSamples:
+        """Read sample ciphertexts of subjects on this transaction's driver cursor."""
+        return CiphertextSamples(driver_cursor(self.session))
+
+    @property
+    def request_rows(self) -> PrivacyRequestRows:
+        """Read and change requests on this transaction's driver cursor."""
+        return PrivacyRequestRows(driver_cursor(self.session))
 
 
 @dataclass
