@@ -190,7 +190,7 @@ class CollectionService:
             held = unit.rows.add_rows(consent, response, subject_row)
             if not held and recheck:
                 raise SubjectGone
-            unit.audit.append_unanswered(
+            unit.audit.send(
                 at=consent["recorded_at"],
                 actor=actor,
                 action="response.recorded",

@@ -9,7 +9,7 @@ from typing import Any
 
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
-from feedbackvault.services.privacy_requests import RequestState, close_appended, fulfillable
+from feedbackvault.services.privacy_requests import RequestState, close_pipelined, fulfillable
 from feedbackvault.services.subject_keys import SubjectKeys
 from feedbackvault.services.subject_lookup import FoundSubjects
 from feedbackvault.storage.units import DataUnit, Stores
@@ -70,9 +70,9 @@ class ErasureService:
                 "consents_erased": consents,
                 "keys_destroyed": found.key_versions,
             }
-            entry = close_appended(
+            entry = close_pipelined(
                 unit, row, at=now, actor=actor, subject_refs=found.ids, details=details
-            )
+            )()
             certificate = {
                 "request_id": row.id,
                 "subject_ref": ",".join(found.ids) or None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -113,7 +113,7 @@ def record_step_queued(
     details: Mapping[str, object] | None = None,
 ) -> None:
     """Audit one step as `record_step` does, in a pipelined unit: sent with its COMMIT."""
-    unit.audit.append_unanswered(
+    unit.audit.send(
         at=at, actor=actor, action=action,
         **_step_entry(row, row.status, refs_of(row), details),
     )  # fmt: skip
@@ -143,7 +143,7 @@ def close(
     return entry
 
 
-def close_queued(
+def close_pipelined(
     unit: PipelinedDataUnit,
     row: PrivacyRequest,
     *,
@@ -151,36 +151,20 @@ def close_queued(
     actor: str,
     subject_refs: Sequence[str],
     details: Mapping[str, object],
-) -> None:
-    """Close a request as `close` does in a pipelined unit, its audit entry sent unanswered.
+) -> Callable[[], AuditRecord]:
+    """Close a request as `close` does in a pipelined unit; return what reads its audit entry.
 
-    The caller sets `row.result` and stores the row (`unit.requests.complete`).
+    The entry goes out with the unit's next round trip; only a caller that needs its
+    hash waits for it. The caller sets `row.result` and stores the row
+    (`unit.requests.complete`).
     """
     refs = list(subject_refs)
-    unit.audit.append_unanswered(
+    sealed = unit.audit.send(
         at=at, actor=actor, action="request.fulfilled",
         **_step_entry(row, "completed", refs, details),
     )  # fmt: skip
     _completed(row, at, refs)
-
-
-def close_appended(
-    unit: PipelinedDataUnit,
-    row: PrivacyRequest,
-    *,
-    at: datetime,
-    actor: str,
-    subject_refs: Sequence[str],
-    details: Mapping[str, object],
-) -> AuditRecord:
-    """Close a request as `close_queued` does, waiting for its audit entry (and its hash)."""
-    refs = list(subject_refs)
-    entry = unit.audit.append(
-        at=at, actor=actor, action="request.fulfilled",
-        **_step_entry(row, "completed", refs, details),
-    )  # fmt: skip
-    _completed(row, at, refs)
-    return entry
+    return sealed
 
 
 def _completed(row: PrivacyRequest, at: datetime, refs: list[str]) -> None:

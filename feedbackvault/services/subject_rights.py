@@ -19,7 +19,7 @@ from feedbackvault.services.privacy_requests import (
     KINDS,
     OPEN_STATUSES,
     RequestState,
-    close_queued,
+    close_pipelined,
     fulfillable,
     lock,
     record_step,
@@ -211,7 +211,9 @@ class SubjectRightsService:
             request = fulfillable(locked())
             request.result = json.dumps(counts)
             at = now.replace(microsecond=0)
-            close_queued(unit, request, at=at, actor=actor, subject_refs=subjects, details=counts)
+            close_pipelined(
+                unit, request, at=at, actor=actor, subject_refs=subjects, details=counts
+            )
             unit.requests.complete(request)
             # Sent after the append, so the history holds the fulfilment itself.
             history = self.exports.history_page(unit.exports, subjects, now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -103,7 +103,7 @@ class AuditAppender:
         self.cursor = cursor
         self.statements = _append_statements(cursor.dialect)
 
-    def append(
+    def send(
         self,
         *,
         at: datetime,
@@ -112,41 +112,26 @@ class AuditAppender:
         subject_ref: str | None = None,
         request_id: str | None = None,
         details: Mapping[str, object] | None = None,
-    ) -> AuditRecord:
-        """Append one entry, serialised on the chain head; return it as a plain record.
+    ) -> Callable[[], AuditRecord]:
+        """Append one entry, serialised on the chain head; return what reads it, sealed.
 
         On SQLite three statements (read the head, insert, move the head) under the
-        database's write lock; on PostgreSQL one, the server computing the hash.
-        """
-        unsealed = _unlinked(at, actor, action, subject_ref, request_id, details)
-        if self.statements.sealed_on_server is not None:
-            [(seq, hash_, prev_hash)] = self.cursor.fetchall(
-                self.statements.sealed_on_server, _server_values(unsealed)
-            )
-            return replace(unsealed, seq=seq, hash=hash_, prev_hash=prev_hash)
-        return self._sealed_here(unsealed)
-
-    def append_unanswered(
-        self,
-        *,
-        at: datetime,
-        actor: str,
-        action: str,
-        subject_ref: str | None = None,
-        request_id: str | None = None,
-        details: Mapping[str, object] | None = None,
-    ) -> None:
-        """Append one entry as `append` does, without waiting to learn its hash.
-
-        In a pipeline (PostgreSQL) the statement goes out with whatever is sent next,
-        typically the COMMIT: a submission's data transaction is then one round trip.
+        database's write lock; on PostgreSQL one, the server computing the hash. In a
+        pipeline (PostgreSQL) the statement goes out with whatever is sent next,
+        typically the COMMIT, and only the reader waits for its answer: a caller that
+        needs no hash (a submission) never calls it.
         """
         unsealed = _unlinked(at, actor, action, subject_ref, request_id, details)
         if self.statements.sealed_on_server is None:
-            self._sealed_here(unsealed)
-            return
-        # Run, not fetched: the answer arrives with the next sync and is not read.
-        self.cursor.run(self.statements.sealed_on_server, _server_values(unsealed))
+            record = self._sealed_here(unsealed)
+            return lambda: record
+        sent = self.cursor.send(self.statements.sealed_on_server, _server_values(unsealed))
+
+        def sealed() -> AuditRecord:
+            [(seq, hash_, prev_hash)] = sent.rows()
+            return replace(unsealed, seq=seq, hash=hash_, prev_hash=prev_hash)
+
+        return sealed
 
     def _sealed_here(self, unsealed: AuditRecord) -> AuditRecord:
         """Link and hash an entry in Python and store it (SQLite, under its write lock)."""
@@ -211,14 +196,14 @@ class AuditRepository:
         # Pending ORM changes go first, as a query would autoflush them: rows are then
         # always locked before the head, never after it, so appends cannot deadlock.
         self.session.flush()
-        record = AuditAppender(driver_cursor(self.session)).append(
+        record = AuditAppender(driver_cursor(self.session)).send(
             at=at,
             actor=actor,
             action=action,
             subject_ref=subject_ref,
             request_id=request_id,
             details=details,
-        )
+        )()
         return AuditEntry(**vars(record))
 
     def head(self) -> tuple[int, str]:

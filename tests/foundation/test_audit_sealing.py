@@ -24,18 +24,18 @@ def test_appended_entries_hash_as_python_hashes_them_and_the_chain_verifies(
     records = []
     with services.stores.pipelined_data() as unit:
         records.append(
-            unit.audit.append(
+            unit.audit.send(
                 at=AT,
                 actor=f"token:{HOSTILE}",
                 action="test.hostile",
                 subject_ref=HOSTILE,
                 request_id="req-1",
                 details={"note": HOSTILE, "n": 1, "nested": {"b": [1, None, True]}},
-            )
+            )()
         )
-        records.append(unit.audit.append(at=AT.replace(microsecond=0), actor="a", action="b"))
+        records.append(unit.audit.send(at=AT.replace(microsecond=0), actor="a", action="b")())
     with services.stores.pipelined_data() as unit:
-        unit.audit.append_unanswered(
+        unit.audit.send(
             at=AT, actor="collector", action="response.recorded", details={"x": HOSTILE}
         )
     with services.stores.read() as unit:

@@ -22,7 +22,7 @@ def store_submission(services: Services, number: int) -> None:
     with services.stores.pipelined_data() as unit:
         unit.rows.add_consent(consent_row(f"c-{number}"))
         unit.rows.add_response(response_row(f"r-{number}", f"c-{number}"))
-        unit.audit.append(at=RECORDED, actor="test", action="response.recorded")
+        unit.audit.send(at=RECORDED, actor="test", action="response.recorded")
 
 
 def test_submission_units_commit_their_rows_and_chain_their_audit_entries(
@@ -42,7 +42,7 @@ def test_a_submission_unit_left_by_an_exception_stores_nothing(services: Service
     before = row_counts(services)
     with pytest.raises(LookupError), services.stores.pipelined_data() as unit:  # noqa: PT012
         unit.rows.add_consent(consent_row("c-1"))
-        unit.audit.append(at=RECORDED, actor="test", action="response.recorded")
+        unit.audit.send(at=RECORDED, actor="test", action="response.recorded")
         raise LookupError
     assert row_counts(services) == before
     store_submission(services, 2)  # the pooled connection is usable again
