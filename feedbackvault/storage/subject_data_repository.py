@@ -112,6 +112,11 @@ def _markers(count: int) -> str:
     return ", ".join(f":subject_{i}" for i in range(count)) or "NULL"
 
 
+def _subject_values(subject_ids: Sequence[str]) -> dict[str, Any]:
+    """Give the `_markers` of the subjects their values."""
+    return {f"subject_{i}": sid for i, sid in enumerate(subject_ids)}
+
+
 @once_per_dialect
 def _export_statements(dialect: Dialect) -> _ExportStatements:
     return _ExportStatements(dialect)
@@ -139,15 +144,13 @@ class ExportRows:
         limit: int,
     ) -> PendingRows:
         """Send the query of the section's next page after `after` (an id, or a seq)."""
-        values: dict[str, Any] = {"now": now, "after": after, "limit": limit}
-        values.update({f"subject_{i}": sid for i, sid in enumerate(subject_ids)})
+        values = {"now": now, "after": after, "limit": limit, **_subject_values(subject_ids)}
         statement = self.statements.page(section, len(subject_ids))
         return PendingRows(self.cursor.send(statement, values), self.statements.readers[section])
 
     def counts(self, subject_ids: Sequence[str], now: datetime) -> tuple[int, int]:
         """Count the subjects' live responses and unexpired consents."""
-        values: dict[str, Any] = {"now": now}
-        values.update({f"subject_{i}": sid for i, sid in enumerate(subject_ids)})
+        values = {"now": now, **_subject_values(subject_ids)}
         [(responses, consents)] = self.cursor.fetchall(
             self.statements.counts(len(subject_ids)), values
         )
