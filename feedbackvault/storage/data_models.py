@@ -64,6 +64,9 @@ class Subject(DataBase):
     """A data subject: a random pseudonym and nothing personal."""
 
     __tablename__ = "subject"
+    # SQLite: one B-tree in id order instead of rows plus an id index: one page fewer
+    # per new subject (migration 0011).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -213,13 +216,18 @@ class AuditEntry(DataBase):
     """One link of the append-only, hash-chained audit log."""
 
     __tablename__ = "audit_entry"
+    # Every index here is one more page each append writes (0011): entries are looked
+    # up by subject and by request, never by action, and most name no request.
+    __table_args__ = (
+        _partial_index("ix_audit_entry_request_id", "request_id", "request_id IS NOT NULL"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
     subject_ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    request_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(36))
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedbackvault.storage.sqlite_connections import (
     BEGIN_OPTION,
+    DATA_WAL_CHECKPOINT_PAGES,
     SQLITE_BUSY_TIMEOUT_MS,
     begin_immediate_quickly,
     tune_sqlite,
@@ -98,13 +99,16 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine tuned for this service's access pattern."""
+def make_engine(url: str, *, wal_checkpoint_pages: int | None = None, **kwargs: Any) -> Engine:
+    """Create an engine tuned for this service's access pattern.
+
+    `wal_checkpoint_pages` applies to SQLite only (`tune_sqlite`).
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
-        tune_sqlite(engine)
+        tune_sqlite(engine, wal_checkpoint_pages=wal_checkpoint_pages)
         return engine
     # No pre-ping: it costs a round trip per transaction. A connection found dead after
     # a database restart fails one request with a 503 and SQLAlchemy drops the pool.
@@ -219,7 +223,8 @@ class Databases:
     @classmethod
     def from_urls(cls, data_url: str, keys_url: str) -> Databases:
         """Create engines for both stores."""
-        return cls(make_engine(data_url), make_engine(keys_url))
+        data_engine = make_engine(data_url, wal_checkpoint_pages=DATA_WAL_CHECKPOINT_PAGES)
+        return cls(data_engine, make_engine(keys_url))
 
     @contextmanager
     def data(self) -> Iterator[Session]:

@@ -55,8 +55,17 @@ class ShredQueue(RetentionCounts):
     """The shred queue and the subjects it names, inside one data transaction."""
 
     def _address(self, table: Table) -> ColumnElement[Any]:
-        """Name a row's physical address: PostgreSQL's ctid, SQLite's rowid."""
-        return literal_column(f"{table.name}.{'ctid' if self._postgres else 'rowid'}")
+        """Name a row's physical address: PostgreSQL's ctid, SQLite's rowid.
+
+        A SQLite table WITHOUT ROWID (the subject's) is stored by its primary key,
+        which is then its address.
+        """
+        if self._postgres:
+            return literal_column(f"{table.name}.ctid")
+        if table.dialect_options["sqlite"]["with_rowid"] is False:
+            [key] = table.primary_key.columns
+            return key
+        return literal_column(f"{table.name}.rowid")
 
     def _without_jit(self) -> None:
         """Turn PostgreSQL's JIT compilation off for the rest of the transaction.
