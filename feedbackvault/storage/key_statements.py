@@ -58,6 +58,10 @@ class SubmissionStatements:
             " WHERE subject_id = :subject_id ORDER BY dek_version DESC LIMIT 1",
             {},
         )
+        # A claim's own entries: its subject id is new, so nothing else has any.
+        self.drop_claimed_lookups = prepare(
+            dialect, "DELETE FROM subject_lookup WHERE subject_id = :subject_id", {}
+        )
         types = {"erased_at": KEY_TOMBSTONE.c.erased_at.type}
         if dialect.name == "postgresql":
             self.shred_together: DriverStatement | None = prepare(
