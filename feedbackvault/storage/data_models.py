@@ -54,6 +54,12 @@ def _partial_index(name: str, column: str, condition: str, *, unique: bool = Fal
     return Index(name, column, unique=unique, postgresql_where=where, sqlite_where=where)
 
 
+# SQLite: a table kept as one B-tree in primary-key order instead of rows plus a key
+# index, so each insert writes one page fewer (data 0011, keystore 0002). For tables
+# with small rows and a non-integer primary key.
+WITHOUT_ROWID = ({"sqlite_with_rowid": False},)
+
+
 class DataBase(DeclarativeBase):
     """Declarative base of the data database."""
 
@@ -64,9 +70,7 @@ class Subject(DataBase):
     """A data subject: a random pseudonym and nothing personal."""
 
     __tablename__ = "subject"
-    # SQLite: one B-tree in id order instead of rows plus an id index: one page fewer
-    # per new subject (migration 0011).
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = WITHOUT_ROWID
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

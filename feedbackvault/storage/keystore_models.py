@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import Integer, LargeBinary, MetaData, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from feedbackvault.storage.data_models import NAMING
+from feedbackvault.storage.data_models import NAMING, WITHOUT_ROWID
 from feedbackvault.storage.types import UTCDateTime
 
 
@@ -20,11 +20,6 @@ class KeyStoreBase(DeclarativeBase):
     """Declarative base of the key-store database."""
 
     metadata = MetaData(naming_convention=NAMING)
-
-
-# SQLite: one B-tree in primary-key order instead of rows plus a key index, so a
-# submission that creates a subject writes fewer pages (keystore migration 0002).
-WITHOUT_ROWID = ({"sqlite_with_rowid": False},)
 
 
 class SubjectKey(KeyStoreBase):
