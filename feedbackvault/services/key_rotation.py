@@ -104,6 +104,12 @@ class KeyRotationService:
         active = next(v for v in self.provider.kek_versions() if v.state == ACTIVE)
         return active.created_at
 
+    def missing_keks(self) -> set[str]:
+        """Name the KEKs that wrap stored data keys but are no longer held (a restore too old)."""
+        held = {v.kek_id for v in self.provider.kek_versions() if v.state != DESTROYED}
+        with self.stores.keys_read() as unit:
+            return unit.keys.kek_ids_in_use() - held
+
     def rotation_due(self) -> bool:
         """Tell whether FEEDBACKVAULT_KEK_ROTATION has passed since the last rotation."""
         last = self.last_rotation()
