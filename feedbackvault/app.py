@@ -89,6 +89,9 @@ class Services:
         stores = Stores(databases)
         subject_keys = SubjectKeys(provider, BlindIndex(provider.blind_index_key()), clock)
         signer = ReceiptSigner(provider.signing_key())
+        key_rotation = KeyRotationService(
+            stores, provider, clock, grace=settings.kek_grace, rotation=settings.kek_rotation
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -100,17 +103,13 @@ class Services:
             signer=signer,
             collection=CollectionService(stores, policies, subject_keys, signer, clock),
             tokens=TokenService(stores, clock),
-            key_rotation=KeyRotationService(
-                stores,
-                provider,
-                clock,
-                grace=settings.kek_grace,
-                rotation=settings.kek_rotation,
-            ),
+            key_rotation=key_rotation,
             orphan_keys=OrphanKeyCollector(stores, clock),
             reporting=ReportingService(stores, policies, clock),
             retention=RetentionService(stores, policies, clock),
-            subject_rights=SubjectRightsService(stores, policies, subject_keys, clock),
+            subject_rights=SubjectRightsService(
+                stores, policies, subject_keys, clock, final_by=key_rotation.final_by
+            ),
         )
 
     def ready(self) -> bool:

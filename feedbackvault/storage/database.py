@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +37,12 @@ from feedbackvault.storage.sqlite_connections import (
     wait_when_busy,
 )
 
+logger = logging.getLogger("feedbackvault.storage")
+# Where a key-store session notes that its transaction destroyed data keys (`shredded`).
+SHREDDED = "feedbackvault.shredded"
+# How often the key store's checkpoint is tried while readers hold old frames, and the pause.
+SETTLE_ATTEMPTS = 20
+SETTLE_PAUSE_S = 0.05
 # The transaction-local mark under which the consent unlink trigger skips its search.
 RESPONSES_HANDLED = "feedbackvault.responses_handled"
 # Names one running PostgreSQL server: its cluster and the moment it started.
@@ -257,9 +265,35 @@ class Databases:
 
     @contextmanager
     def keys(self) -> Iterator[Session]:
-        """Run one transaction on the key store."""
+        """Run one transaction on the key store; once it commits, settle any keys it destroyed."""
         with self._key_sessions.begin() as session:
             yield session
+        if session.info.get(SHREDDED):
+            self.settle_key_store()
+
+    def settle_key_store(self) -> None:
+        """Leave no copy of a destroyed data key in any live file of an embedded key store.
+
+        SQLite: `secure_delete` zeroes what a shredding transaction deletes, but the old
+        page images stay in the write-ahead log until it is overwritten. A TRUNCATE
+        checkpoint copies the zeroed pages into the database file and empties the log,
+        so the key is gone from every file when the act answers (~1 ms, bench/README).
+        It waits for readers on older snapshots (the busy timeout), tried again while
+        one still holds the log. A server database (PostgreSQL) keeps its WAL and
+        backups out of reach: there the KEK's destruction after the grace is what makes
+        those copies unreadable (README, "Erasure is final").
+        """
+        if not is_sqlite(self.keys_engine):
+            return
+        with driver_transaction(self.keys_engine, no_begin=True) as lent:
+            for _attempt in range(SETTLE_ATTEMPTS):
+                busy, _log, _moved = lent.connection.execute(
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                ).fetchone()
+                if not busy:
+                    return
+                time.sleep(SETTLE_PAUSE_S)
+        logger.warning("key store checkpoint stayed busy; a destroyed key may stay in its log")
 
     @contextmanager
     def data_connection(self) -> Iterator[DriverConnection]:

@@ -79,6 +79,7 @@ class KeyRows:
         """
         if not subject_ids:
             return 0, 0
+        self.cursor.shredded = True
         together = self.statements.shred_together
         if together is not None:
             values = {"ids": array_literal(subject_ids), "erased_at": at}
