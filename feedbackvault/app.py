@@ -28,6 +28,7 @@ from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.policies.loader import load_policy_set
 from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
+from feedbackvault.services.maintenance import MaintenanceService
 from feedbackvault.services.orphan_keys import OrphanKeyCollector
 from feedbackvault.services.reporting import ReportingService
 from feedbackvault.services.retention import RetentionService
@@ -69,6 +70,7 @@ class Services:
     reporting: ReportingService
     retention: RetentionService
     subject_rights: SubjectRightsService
+    maintenance: MaintenanceService
     # When the KEKs in use were last found held, and whether they were (`ready`).
     _kek_check: tuple[float, bool] | None = field(default=None, repr=False)
 
@@ -92,6 +94,8 @@ class Services:
         key_rotation = KeyRotationService(
             stores, provider, clock, grace=settings.kek_grace, rotation=settings.kek_rotation
         )
+        retention = RetentionService(stores, policies, clock)
+        orphan_keys = OrphanKeyCollector(stores, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -104,12 +108,13 @@ class Services:
             collection=CollectionService(stores, policies, subject_keys, signer, clock),
             tokens=TokenService(stores, clock),
             key_rotation=key_rotation,
-            orphan_keys=OrphanKeyCollector(stores, clock),
+            orphan_keys=orphan_keys,
             reporting=ReportingService(stores, policies, clock),
-            retention=RetentionService(stores, policies, clock),
+            retention=retention,
             subject_rights=SubjectRightsService(
                 stores, policies, subject_keys, clock, final_by=key_rotation.final_by
             ),
+            maintenance=MaintenanceService(policies, retention, orphan_keys, key_rotation),
         )
 
     def ready(self) -> bool:

@@ -68,12 +68,37 @@ class KeyRotationService:
         rotation still opens until `destroy_retired` runs after the grace period.
         With a read-only provider the data keys are rewrapped under its active key.
         """
+        rotation = self._rotate(actor, only_when_due=False)
+        assert rotation is not None, "an unconditional rotation always rotates"
+        return rotation
+
+    def rotate_when_due(self, actor: str = "maintain") -> Rotation | None:
+        """Rotate when FEEDBACKVAULT_KEK_ROTATION has passed since the last rotation, else None.
+
+        Asked again under the key store's lifecycle lock, so of two runs at once only
+        the first rotates. A read-only provider is rotated by its operator (a new key
+        listed first): then this rewraps the data keys still under an older one.
+        """
+        if not self.provider.writable:
+            active = self.provider.active_kek().kek_id
+            with self.stores.keys_read() as unit:
+                older = unit.keys.kek_ids_in_use() - {active}
+            return self._rotate(actor, only_when_due=False) if older else None
+        if not self.rotation_due():
+            return None
+        return self._rotate(actor, only_when_due=True)
+
+    def _rotate(self, actor: str, *, only_when_due: bool) -> Rotation | None:
         now = self.clock.now()
-        before = {v.kek_id for v in self.provider.kek_versions() if v.state == ACTIVE}
-        created = self.provider.writable
-        new = self.provider.create_kek(now) if created else self.provider.active_kek()
-        rewrapped = 0
         with self.stores.keys() as unit:
+            # One rotation or destruction at a time, whichever process runs it.
+            unit.keys.lock_kek_lifecycle()
+            if only_when_due and not self.rotation_due():
+                return None
+            before = {v.kek_id for v in self.provider.kek_versions() if v.state == ACTIVE}
+            created = self.provider.writable
+            new = self.provider.create_kek(now) if created else self.provider.active_kek()
+            rewrapped = 0
             for batch in unit.keys.batches_under_other_keks(new.kek_id):
                 for key in batch:
                     old = self.provider.kek(key.kek_id)
@@ -86,8 +111,8 @@ class KeyRotationService:
                     unit.keys.rewrap(key, new.kek_id, wrapped)
                 rewrapped += len(batch)
         retired = tuple(sorted(before - {new.kek_id})) if created else ()
-        with self.stores.data() as unit:
-            unit.audit.append(
+        with self.stores.data() as data:
+            data.audit.append(
                 at=now,
                 actor=actor,
                 action="keys.rotated",
@@ -131,25 +156,26 @@ class KeyRotationService:
     def destroy_retired(self, actor: str = "cli") -> Destruction:
         """Destroy every retired KEK whose grace has passed and that wraps no data key."""
         now = self.clock.now()
-        with self.stores.keys_read() as unit:
-            in_use = unit.keys.kek_ids_in_use()
         report = Destruction()
-        for version in self.provider.kek_versions():
-            if version.state != RETIRED:
-                continue
-            if version.retired_at is None:
-                report.undated.append(version.kek_id)
-                continue
-            ends = add_duration(version.retired_at, self.grace)
-            if ends > now:
-                report.waiting.append((version.kek_id, ends))
-            elif version.kek_id in in_use:
-                report.in_use.append(version.kek_id)
-            elif not self.provider.writable:
-                report.to_remove.append(version.kek_id)
-            else:
-                self.provider.destroy_kek(version.kek_id, now)
-                report.destroyed.append(version.kek_id)
+        with self.stores.keys() as unit:
+            unit.keys.lock_kek_lifecycle()
+            in_use = unit.keys.kek_ids_in_use()
+            for version in self.provider.kek_versions():
+                if version.state != RETIRED:
+                    continue
+                if version.retired_at is None:
+                    report.undated.append(version.kek_id)
+                    continue
+                ends = add_duration(version.retired_at, self.grace)
+                if ends > now:
+                    report.waiting.append((version.kek_id, ends))
+                elif version.kek_id in in_use:
+                    report.in_use.append(version.kek_id)
+                elif not self.provider.writable:
+                    report.to_remove.append(version.kek_id)
+                else:
+                    self.provider.destroy_kek(version.kek_id, now)
+                    report.destroyed.append(version.kek_id)
         if report.destroyed:
             with self.stores.data() as unit:
                 unit.audit.append(
@@ -170,3 +196,38 @@ def describe(version: KekVersion) -> str:
         dates.append(("destroyed", version.destroyed_at))
     shown = [f"{label}={isoformat_z(at) if at else 'unknown'}" for label, at in dates]
     return " ".join([version.kek_id, version.state, *shown])
+
+
+def rotation_line(rotation: Rotation) -> str:
+    """Say what a rotation did, in one line."""
+    if not rotation.created:
+        return (
+            f"rewrapped {rotation.keys_rewrapped} data keys under {rotation.new_kek_id} "
+            "(the environment provider creates no key: list a new one first in "
+            "FEEDBACKVAULT_KEK to rotate)"
+        )
+    return (
+        f"rotated to {rotation.new_kek_id}: {rotation.keys_rewrapped} data keys rewrapped, "
+        f"retired {', '.join(rotation.retired_kek_ids) or 'none'}"
+    )
+
+
+def destruction_lines(report: Destruction) -> list[str]:
+    """Say what destroying retired KEKs did and why it left the others."""
+    lines = [f"destroyed {kek_id}" for kek_id in report.destroyed]
+    lines += [f"kept {kek_id}: grace ends {isoformat_z(ends)}" for kek_id, ends in report.waiting]
+    lines += [
+        f"kept {kek_id}: grace over but it still wraps data keys; run `keys rotate`"
+        for kek_id in report.in_use
+    ]
+    lines += [
+        f"kept {kek_id}: retirement date unknown; date it (file provider: "
+        f"keys/{kek_id}.retired, environment: '@<date>' on its entry)"
+        for kek_id in report.undated
+    ]
+    lines += [
+        f"grace over for {kek_id}: remove its entry from FEEDBACKVAULT_KEK and the secret "
+        "store it came from (the environment provider cannot destroy it)"
+        for kek_id in report.to_remove
+    ]
+    return lines or ["no retired key-encryption keys"]
