@@ -91,3 +91,16 @@ def stored_bytes(services: Services) -> bytes:
 def bearer(token: str) -> dict[str, str]:
     """Build the Authorization header of a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def behind_the_app(services: Services, *statements: Any) -> None:
+    """Change the data store as an attacker with the database's superuser would.
+
+    On PostgreSQL the audit log refuses changes by trigger (migration 0012); the
+    superuser's replica role fires no trigger.
+    """
+    with services.stores.data() as unit:
+        if services.stores.dialect == "postgresql":
+            unit.session.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            unit.session.execute(statement)

@@ -13,7 +13,7 @@ from feedbackvault.app import Services
 from feedbackvault.cli import main
 from feedbackvault.settings import Settings
 from feedbackvault.storage.data_models import AuditEntry
-from tests.support import bearer
+from tests.support import bearer, behind_the_app
 
 
 @pytest.fixture
@@ -84,8 +84,7 @@ def test_audit_verify_exits_nonzero_naming_the_broken_entry(
     for name in ("a", "b", "c"):
         run(cli_env, "tokens", "create", "--role", "collector", "--name", name)
     assert run(cli_env, "audit", "verify")[0] == 0
-    with services.stores.data() as unit:
-        unit.session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="x"))
+    behind_the_app(services, update(AuditEntry).where(AuditEntry.seq == 2).values(actor="x"))
     result = CliRunner().invoke(main, ["audit", "verify"], env=cli_env)
     assert result.exit_code == 1
     assert "entry 2" in result.output
