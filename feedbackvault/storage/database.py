@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Collection, Iterator
@@ -18,6 +19,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    make_url,
     select,
     text,
     true,
@@ -102,6 +104,40 @@ def one_of(column: ColumnElement[Any], values: Collection[str]) -> ColumnElement
     return column == listed[0] if len(listed) == 1 else column.in_(listed)
 
 
+def create_private_file(database: str | None) -> None:
+    """Create an embedded database's file readable by its owner only (0600), if missing.
+
+    SQLite would create it with the umask's mode (0644 as a rule), and gives its
+    write-ahead log and shared-memory files the database file's mode.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        descriptor = os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def make_sqlite_files_private(url: str) -> list[str]:
+    """Set an embedded database's files (database, log, shared memory) to 0600; name those changed.
+
+    For instances whose files an older release created with the umask's mode.
+    """
+    if not url.startswith("sqlite"):
+        return []
+    database = make_url(url).database
+    changed = []
+    for path in (database, f"{database}-wal", f"{database}-shm") if database else ():
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+                changed.append(path)
+        except FileNotFoundError:
+            continue
+    return changed
+
+
 def is_sqlite(engine: Engine) -> bool:
     """Tell whether the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -113,6 +149,7 @@ def make_engine(url: str, *, wal_checkpoint_pages: int | None = None, **kwargs: 
     `wal_checkpoint_pages` applies to SQLite only (`tune_sqlite`).
     """
     if url.startswith("sqlite"):
+        create_private_file(make_url(url).database)
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )

@@ -131,3 +131,29 @@ def test_broken_policy_stops_start_up(tmp_path: Path, settings: Settings) -> Non
     result = CliRunner().invoke(main, ["tokens", "list"], env=env)
     assert result.exit_code != 0
     assert "purposes.yaml" in result.output and "'svc'" in result.output
+
+
+def test_sqlite_files_are_created_readable_by_their_owner_only(tmp_path: Path) -> None:
+    env = {"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path / "instance")}
+    assert run(env, "init")[0] == 0
+    services = Services.build(Settings.from_env(env))
+    try:
+        services.tokens.create("collector", "web")  # the pool keeps the logs open
+        services.subject_keys.resolve(services.stores, {"email": "mode@example.nl"})
+        files = [p for p in (tmp_path / "instance").iterdir() if ".db" in p.name]
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in files}
+    finally:
+        services.databases.dispose()
+    names = ("feedbackvault.db", "keystore.db")
+    assert set(modes) == {f"{name}{end}" for name in names for end in ("", "-wal", "-shm")}
+    assert set(modes.values()) == {0o600}
+
+
+def test_init_makes_an_older_instance_s_sqlite_files_private(tmp_path: Path) -> None:
+    env = {"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path / "instance")}
+    assert run(env, "init")[0] == 0
+    database = tmp_path / "instance" / "keystore.db"
+    database.chmod(0o644)  # as an older release left it
+    code, output = run(env, "init")
+    assert code == 0 and "0600" in output
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
