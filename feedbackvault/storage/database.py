@@ -42,8 +42,9 @@ from feedbackvault.storage.sqlite_connections import (
 logger = logging.getLogger("feedbackvault.storage")
 # Where a key-store session notes that its transaction destroyed data keys (`shredded`).
 SHREDDED = "feedbackvault.shredded"
-# How often the key store's checkpoint is tried while readers hold old frames, and the pause.
-SETTLE_ATTEMPTS = 20
+# How often the key store's checkpoint is tried, and the pause between. Each try already
+# waits for readers of older snapshots up to the busy timeout.
+SETTLE_ATTEMPTS = 2
 SETTLE_PAUSE_S = 0.05
 # The transaction-local mark under which the consent unlink trigger skips its search.
 RESPONSES_HANDLED = "feedbackvault.responses_handled"
