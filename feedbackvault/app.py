@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
@@ -19,6 +20,7 @@ from feedbackvault.api.meta.views import blp as meta_blp
 from feedbackvault.api.privacy.views import blp as privacy_blp
 from feedbackvault.crypto.blind_index import BlindIndex
 from feedbackvault.crypto.env_keys import EnvKeyProvider
+from feedbackvault.crypto.errors import KeyNotFound
 from feedbackvault.crypto.keys import FileKeyProvider, KeyProvider
 from feedbackvault.crypto.signing import ReceiptSigner
 from feedbackvault.domain.clock import Clock, SystemClock
@@ -26,6 +28,7 @@ from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.policies.loader import load_policy_set
 from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
+from feedbackvault.services.maintenance import MaintenanceService
 from feedbackvault.services.orphan_keys import OrphanKeyCollector
 from feedbackvault.services.reporting import ReportingService
 from feedbackvault.services.retention import RetentionService
@@ -37,6 +40,8 @@ from feedbackvault.storage.database import UNAVAILABLE_ERRORS, Databases
 from feedbackvault.storage.units import Stores
 
 logger = logging.getLogger("feedbackvault.app")
+# How long `/readyz` trusts its last look at which KEKs wrap stored data keys.
+KEK_CHECK_SECONDS = 30.0
 
 
 def make_key_provider(settings: Settings) -> KeyProvider:
@@ -65,6 +70,9 @@ class Services:
     reporting: ReportingService
     retention: RetentionService
     subject_rights: SubjectRightsService
+    maintenance: MaintenanceService
+    # When the KEKs in use were last found held, and whether they were (`ready`).
+    _kek_check: tuple[float, bool] | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -83,6 +91,11 @@ class Services:
         stores = Stores(databases)
         subject_keys = SubjectKeys(provider, BlindIndex(provider.blind_index_key()), clock)
         signer = ReceiptSigner(provider.signing_key())
+        key_rotation = KeyRotationService(
+            stores, provider, clock, grace=settings.kek_grace, rotation=settings.kek_rotation
+        )
+        retention = RetentionService(stores, policies, clock)
+        orphan_keys = OrphanKeyCollector(stores, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -94,20 +107,38 @@ class Services:
             signer=signer,
             collection=CollectionService(stores, policies, subject_keys, signer, clock),
             tokens=TokenService(stores, clock),
-            key_rotation=KeyRotationService(stores, provider, clock),
-            orphan_keys=OrphanKeyCollector(stores, clock),
+            key_rotation=key_rotation,
+            orphan_keys=orphan_keys,
             reporting=ReportingService(stores, policies, clock),
-            retention=RetentionService(stores, policies, clock),
-            subject_rights=SubjectRightsService(stores, policies, subject_keys, clock),
+            retention=retention,
+            subject_rights=SubjectRightsService(
+                stores, policies, subject_keys, clock, final_by=key_rotation.final_by
+            ),
+            maintenance=MaintenanceService(policies, retention, orphan_keys, key_rotation),
         )
 
     def ready(self) -> bool:
-        """Tell whether the databases answer and the active key opens."""
+        """Tell whether the databases answer, the active key opens and every KEK in use is held."""
         try:
             self.key_provider.active_kek()
         except Exception:
             return False
-        return self.databases.ping()
+        return self.databases.ping() and self._keks_held()
+
+    def _keks_held(self) -> bool:
+        """Tell whether every KEK that wraps a stored data key is held, asked at most every 30 s.
+
+        A key store restored from before a destroyed KEK holds data keys nobody can open:
+        not ready. The question scans the key table, so its answer is kept briefly.
+        """
+        now = time.monotonic()
+        if self._kek_check is None or now - self._kek_check[0] > KEK_CHECK_SECONDS:
+            try:
+                held = not self.key_rotation.missing_keks()
+            except Exception:
+                return False
+            self._kek_check = (now, held)
+        return self._kek_check[1]
 
     def purposes_view(self) -> list[dict[str, Any]]:
         """Describe every purpose for `GET /purposes`."""
@@ -149,7 +180,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(analytics_blp)
     app.register_blueprint(health_bp)
     problems_module.init_app(app)
-    for error in UNAVAILABLE_ERRORS:
+    # A data key wrapped under a KEK no longer held (a key store restored from too long
+    # ago) cannot be served: 503 as for an unreachable store, never a 500.
+    for error in (*UNAVAILABLE_ERRORS, KeyNotFound):
         app.register_error_handler(error, problems_module.unavailable_problem)
     request_log.init_app(app)
     limits.init_app(app, settings)

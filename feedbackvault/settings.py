@@ -9,6 +9,7 @@ from pathlib import Path
 
 from limits import parse_many
 
+from feedbackvault.domain.durations import IsoDuration, parse_iso_duration
 from feedbackvault.policies.loader import default_policies_dir
 
 PREFIX = "FEEDBACKVAULT_"
@@ -22,6 +23,11 @@ KEY_PROVIDERS = ("file", "env")
 DEFAULT_RATE_LIMIT_PER_TOKEN = "6000/minute"  # noqa: S105 - a rate, not a secret
 DEFAULT_RATE_LIMIT_PER_ADDRESS = "1200/minute"
 RATE_LIMIT_STORAGES = ("memory://", "redis://", "rediss://")
+# API.md "Command line": a retired KEK is kept this long (keep it at least as long as
+# key-store backups), and `maintain` rotates the active one this often. Together they
+# bound how long a shredded key's stray copies stay readable (the certificate's final_by).
+DEFAULT_KEK_GRACE = "P30D"
+DEFAULT_KEK_ROTATION = "P7D"
 
 
 class SettingsError(Exception):
@@ -44,6 +50,10 @@ class Settings:
     # A Redis URL may hold a password, so it stays out of the repr.
     rate_limit_storage: str = field(default="memory://", repr=False)
     cors_origins: tuple[str, ...] = ()
+    kek_grace: IsoDuration = field(default_factory=lambda: parse_iso_duration(DEFAULT_KEK_GRACE))
+    kek_rotation: IsoDuration = field(
+        default_factory=lambda: parse_iso_duration(DEFAULT_KEK_ROTATION)
+    )
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -104,6 +114,17 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}CORS_ORIGINS must list exact origins like https://survey.example.com"
             )
+        durations = {}
+        for name, default in (
+            ("kek_grace", DEFAULT_KEK_GRACE),
+            ("kek_rotation", DEFAULT_KEK_ROTATION),
+        ):
+            try:
+                durations[name] = parse_iso_duration(env.get(f"{PREFIX}{name.upper()}") or default)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"{PREFIX}{name.upper()} must be an ISO 8601 duration like {default}"
+                ) from exc
         return cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -116,5 +137,7 @@ class Settings:
             rate_limit_per_address=limits["rate_limit_per_address"],
             rate_limit_storage=storage,
             cors_origins=tuple(o for o in origins if o),
+            kek_grace=durations["kek_grace"],
+            kek_rotation=durations["kek_rotation"],
             environ=env,
         )

@@ -121,3 +121,16 @@ def write_policies(folder: Path, text: str) -> Path:
     shutil.copytree(SHIPPED_POLICIES / "notices", folder / "notices", dirs_exist_ok=True)
     (folder / "purposes.yaml").write_text(text, encoding="utf-8")
     return folder
+
+
+def behind_the_app(services: Services, *statements: Any) -> None:
+    """Change the data store as an attacker with the database's superuser would.
+
+    On PostgreSQL the audit log refuses changes by trigger (migration 0012); the
+    superuser's replica role fires no trigger.
+    """
+    with services.stores.data() as unit:
+        if services.stores.dialect == "postgresql":
+            unit.session.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            unit.session.execute(statement)

@@ -1,4 +1,4 @@
-"""Manage key-encryption keys and orphaned data keys: `keys rotate|gc`."""
+"""Manage key-encryption keys and orphaned data keys: `keys rotate|list|destroy-retired|gc`."""
 
 from __future__ import annotations
 
@@ -16,13 +16,34 @@ def keys() -> None:
 
 @keys.command("rotate")
 def keys_rotate() -> None:
-    """Create a new KEK, rewrap every data key under it and retire the old KEKs."""
+    """Create a new KEK, retire the old one and rewrap every data key under the new."""
+    from feedbackvault.services.key_rotation import rotation_line
+
     with built_services() as services:
         rotation = services.key_rotation.rotate()
-    click.echo(
-        f"rotated to {rotation.new_kek_id}: {rotation.keys_rewrapped} data keys rewrapped, "
-        f"retired {', '.join(rotation.retired_kek_ids) or 'none'}"
-    )
+    click.echo(rotation_line(rotation))
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Print one line per KEK: its id, its state and its dates."""
+    from feedbackvault.services.key_rotation import describe
+
+    with built_services() as services:
+        versions = services.key_rotation.versions()
+    for version in versions:
+        click.echo(describe(version))
+
+
+@keys.command("destroy-retired")
+def keys_destroy_retired() -> None:
+    """Destroy the retired KEKs whose grace (FEEDBACKVAULT_KEK_GRACE) has passed, only those."""
+    from feedbackvault.services.key_rotation import destruction_lines
+
+    with built_services() as services:
+        report = services.key_rotation.destroy_retired()
+    for line in destruction_lines(report):
+        click.echo(line)
 
 
 @keys.command("gc")
@@ -36,13 +57,9 @@ def keys_rotate() -> None:
 @click.option("--dry-run", is_flag=True, help="Count the orphaned subjects; destroy nothing.")
 def keys_gc(grace_minutes: int, dry_run: bool) -> None:
     """Shred data keys whose subject owns nothing (left by a submission that crashed)."""
+    from feedbackvault.services.orphan_keys import gc_line
+
     with built_services() as services:
         report = services.orphan_keys.collect(timedelta(minutes=grace_minutes), dry_run=dry_run)
-    found = f"{report.orphans} of {report.subjects_checked} keyed subjects own no data"
-    if report.dry_run:
-        click.echo(f"keys gc (dry run): {found}; nothing destroyed")
-    else:
-        click.echo(
-            f"keys gc: {found}; destroyed {report.keys_destroyed} keys and "
-            f"{report.lookups_destroyed} index entries"
-        )
+    label = "keys gc (dry run)" if report.dry_run else "keys gc"
+    click.echo(f"{label}: {gc_line(report)}")

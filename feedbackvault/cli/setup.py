@@ -14,7 +14,7 @@ def init() -> None:
     """Create the instance folder and local keys, and apply migrations (safe to re-run)."""
     from feedbackvault.crypto.keys import FileKeyProvider
     from feedbackvault.policies.loader import PolicyError, load_policy_set
-    from feedbackvault.storage.database import Databases
+    from feedbackvault.storage.database import Databases, make_sqlite_files_private
     from feedbackvault.storage.migrate import upgrade
 
     settings = load_settings()
@@ -33,6 +33,9 @@ def init() -> None:
     finally:
         databases.dispose()
     click.echo("databases: data and key store migrated to the newest schema")
+    for url in (settings.database_url, settings.keystore_url):
+        for path in make_sqlite_files_private(url):
+            click.echo(f"databases: {path} made readable by its owner only (0600)")
 
 
 @main.command()

@@ -26,6 +26,8 @@ KEY_BYTES = 32
 _KEK_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 REDACTED = "<redacted>"
+# The states of a key-encryption key, as a cloud KMS names its key versions.
+ACTIVE, RETIRED, DESTROYED = "active", "retired", "destroyed"
 
 
 @dataclass(frozen=True, repr=False)
@@ -47,9 +49,23 @@ class KeyEncryptionKey:
         return f"KeyEncryptionKey(kek_id={self.kek_id!r}, material={REDACTED})"
 
 
+@dataclass(frozen=True)
+class KekVersion:
+    """One key-encryption key's place in its lifecycle: never its material."""
+
+    kek_id: str
+    state: str
+    created_at: datetime | None
+    retired_at: datetime | None = None
+    destroyed_at: datetime | None = None
+
+
 @runtime_checkable
 class KeyProvider(Protocol):
     """Supply the service's keys and manage the lifecycle of key-encryption keys."""
+
+    # Whether the provider can create and destroy keys itself (not the environment's).
+    writable: bool
 
     def active_kek(self) -> KeyEncryptionKey:
         """Return the key-encryption key that wraps new data keys."""
@@ -67,16 +83,20 @@ class KeyProvider(Protocol):
         """Return the Ed25519 key that signs consent receipts."""
         ...
 
-    def create_kek(self) -> KeyEncryptionKey:
-        """Create a random key-encryption key, make it active and return it."""
+    def create_kek(self, now: datetime) -> KeyEncryptionKey:
+        """Create a random key-encryption key, make it active and retire the previous one."""
         ...
 
-    def retire_kek(self, kek_id: str) -> None:
-        """Destroy a key-encryption key that is no longer active."""
+    def destroy_kek(self, kek_id: str, now: datetime) -> None:
+        """Destroy a retired key-encryption key for good."""
         ...
 
-    def kek_ids(self) -> list[str]:
-        """Return the ids of every key-encryption key held."""
+    def kek_versions(self) -> list[KekVersion]:
+        """Describe every key-encryption key held or destroyed, oldest first."""
+        ...
+
+    def anchor_signing_key(self) -> Ed25519PrivateKey:
+        """Return the Ed25519 key that signs audit anchors (never the receipt key)."""
         ...
 
 
@@ -87,6 +107,17 @@ def generate_kek_id(now: datetime) -> str:
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     # The random suffix keeps ids unique when two processes rotate in the same microsecond.
     return f"kek-{stamp}-{secrets.token_hex(4)}"
+
+
+_GENERATED_ID = re.compile(r"kek-(\d{8}T\d{12}Z)-[0-9a-f]{8}")
+
+
+def kek_created_at(kek_id: str) -> datetime | None:
+    """Read the creation time that a generated key-encryption key id carries, if any."""
+    match = _GENERATED_ID.fullmatch(kek_id)
+    if match is None:
+        return None
+    return datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
 
 
 def decode_key(text: str) -> bytes:
@@ -119,8 +150,12 @@ class FileKeyProvider:
     ACTIVE_KEK_FILE = "active-kek"
     BLIND_INDEX_FILE = "blind-index.key"
     SIGNING_FILE = "receipt-signing.key"
+    ANCHOR_FILE = "audit-anchor.key"
+    RETIRED_SUFFIX = ".retired"
+    DESTROYED_SUFFIX = ".destroyed"
     KEK_SUFFIX = ".key"
     KEK_PREFIX = "kek-"
+    writable = True
 
     def __init__(self, directory: Path) -> None:
         """Load the keys in directory, failing at once if any is missing."""
@@ -149,7 +184,7 @@ class FileKeyProvider:
             directory.chmod(0o700)
             created = True
 
-        for name in (cls.BLIND_INDEX_FILE, cls.SIGNING_FILE):
+        for name in (cls.BLIND_INDEX_FILE, cls.SIGNING_FILE, cls.ANCHOR_FILE):
             if not (directory / name).exists():
                 created |= _write_new_file(directory, name, _encode_key(os.urandom(KEY_BYTES)))
 
@@ -235,34 +270,76 @@ class FileKeyProvider:
         """Return the receipt-signing key loaded at construction."""
         return self._signing_key
 
-    def create_kek(self) -> KeyEncryptionKey:
-        """Write a new random key-encryption key and point active-kek at it."""
-        kek = KeyEncryptionKey(
-            kek_id=generate_kek_id(datetime.now(UTC)), material=os.urandom(KEY_BYTES)
-        )
+    def create_kek(self, now: datetime) -> KeyEncryptionKey:
+        """Write a new random key-encryption key, retire the active one and point active-kek at it.
+
+        The retirement date is written before active-kek moves: a crash in between
+        leaves the old key active with a stale date, which the next rotation rewrites.
+        """
+        previous = self.active_kek()
+        kek = KeyEncryptionKey(kek_id=generate_kek_id(now), material=os.urandom(KEY_BYTES))
         _write_new_file(
             self._directory, f"{kek.kek_id}{self.KEK_SUFFIX}", _encode_key(kek.material)
         )
+        _replace_file(self._directory, f"{previous.kek_id}{self.RETIRED_SUFFIX}", _stamp(now))
         _replace_file(self._directory, self.ACTIVE_KEK_FILE, kek.kek_id.encode("ascii") + b"\n")
         return kek
 
-    def retire_kek(self, kek_id: str) -> None:
-        """Overwrite and delete a key-encryption key file, refusing the active key."""
+    def destroy_kek(self, kek_id: str, now: datetime) -> None:
+        """Overwrite and delete a retired key-encryption key, keeping a dated record of it."""
         if kek_id == self.active_kek().kek_id:
             raise KeyProviderError(
-                f"key-encryption key {kek_id!r} is active; create a new key and rewrap "
-                "every data key before retiring it"
+                f"key-encryption key {kek_id!r} is active; rotate before destroying it"
             )
         self.kek(kek_id)
+        if not (self._directory / f"{kek_id}{self.RETIRED_SUFFIX}").exists():
+            raise KeyProviderError(f"key-encryption key {kek_id!r} has no retirement date")
+        # The record first: a crash before the key is gone leaves it retired, to destroy again.
+        _replace_file(self._directory, f"{kek_id}{self.DESTROYED_SUFFIX}", _stamp(now))
         _destroy_file(self._directory / f"{kek_id}{self.KEK_SUFFIX}")
 
+    def mark_retired(self, kek_id: str, now: datetime) -> None:
+        """Date the retirement of a non-active key that has none (left by an older release)."""
+        if kek_id == self.active_kek().kek_id:
+            raise KeyProviderError(f"key-encryption key {kek_id!r} is active")
+        self.kek(kek_id)
+        _write_new_file(self._directory, f"{kek_id}{self.RETIRED_SUFFIX}", _stamp(now))
+
+    def kek_versions(self) -> list[KekVersion]:
+        """Describe every key file and every destroyed key's record, oldest first."""
+        active = self.active_kek().kek_id
+        ids = {
+            path.name.rsplit(".", 1)[0]
+            for suffix in (self.KEK_SUFFIX, self.DESTROYED_SUFFIX)
+            for path in self._directory.glob(f"{self.KEK_PREFIX}*{suffix}")
+        }
+        versions = []
+        for kek_id in sorted(k for k in ids if _KEK_ID_PATTERN.fullmatch(k)):
+            held = (self._directory / f"{kek_id}{self.KEK_SUFFIX}").exists()
+            created = kek_created_at(kek_id)
+            if kek_id == active:
+                versions.append(KekVersion(kek_id, ACTIVE, created))
+                continue
+            retired = self._read_stamp(f"{kek_id}{self.RETIRED_SUFFIX}")
+            destroyed = None if held else self._read_stamp(f"{kek_id}{self.DESTROYED_SUFFIX}")
+            state = RETIRED if held else DESTROYED
+            versions.append(KekVersion(kek_id, state, created, retired, destroyed))
+        return versions
+
     def kek_ids(self) -> list[str]:
-        """Return the ids of the key files present, oldest first."""
-        ids = [
-            path.name.removesuffix(self.KEK_SUFFIX)
-            for path in self._directory.glob(f"{self.KEK_PREFIX}*{self.KEK_SUFFIX}")
-        ]
-        return sorted(kek_id for kek_id in ids if _KEK_ID_PATTERN.fullmatch(kek_id))
+        """Return the ids of the key files present (active and retired), oldest first."""
+        return [v.kek_id for v in self.kek_versions() if v.state != DESTROYED]
+
+    def anchor_signing_key(self) -> Ed25519PrivateKey:
+        """Read the audit-anchor signing key (created by `feedbackvault init`)."""
+        return signing_key_from_seed(self._read_key_file(self.ANCHOR_FILE))
+
+    def _read_stamp(self, name: str) -> datetime | None:
+        """Read a lifecycle date file; a missing or unreadable one is an unknown date."""
+        try:
+            return datetime.fromisoformat((self._directory / name).read_text("ascii").strip())
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
 
     def _read_key_file(self, name: str) -> bytes:
         """Read one base64 key file, naming the file but never its content on failure."""
@@ -277,6 +354,11 @@ class FileKeyProvider:
             return decode_key(text)
         except ValueError as exc:
             raise KeyProviderError(f"key file {path} is corrupt ({exc})") from None
+
+
+def _stamp(now: datetime) -> bytes:
+    """Write a lifecycle date as one line of ISO 8601 in UTC."""
+    return now.astimezone(UTC).isoformat().encode("ascii") + b"\n"
 
 
 def _write_temp(directory: Path, content: bytes) -> Path:

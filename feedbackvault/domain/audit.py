@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,21 +51,69 @@ def record_hash(record: AuditRecord) -> str:
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A chain entry known from outside the service: a signed head, or a certificate's hash."""
+
+    hash: str
+    # None when only the hash is known (an erasure certificate's `audit_hash`).
+    seq: int | None = None
+
+    def __str__(self) -> str:
+        """Name the anchor in a message."""
+        where = "any entry" if self.seq is None else f"entry {self.seq}"
+        return f"anchor {self.hash} ({where})"
+
+
+@dataclass(frozen=True)
 class ChainCheck:
     """The outcome of checking the chain: intact, or the first broken entry and why."""
 
     entries: int
     broken_seq: int | None = None
     reason: str | None = None
+    # The first anchor the chain no longer holds (a rollback, a truncated tail, a restore).
+    missing_anchor: Anchor | None = None
 
     @property
     def intact(self) -> bool:
-        """Tell whether every link held."""
-        return self.broken_seq is None
+        """Tell whether every link held and every anchor was found."""
+        return self.broken_seq is None and self.missing_anchor is None
 
 
-def check_chain(records: Iterable[AuditRecord], head_seq: int, head_hash: str) -> ChainCheck:
-    """Walk the chain in order and report the first entry that is altered or missing."""
+def check_chain(
+    records: Iterable[AuditRecord],
+    head_seq: int,
+    head_hash: str,
+    anchors: Collection[Anchor] = (),
+) -> ChainCheck:
+    """Walk the chain in order; report the first entry altered or missing, then any lost anchor."""
+    genesis = Anchor(GENESIS_HASH, 0)
+    found: set[Anchor] = {a for a in anchors if a == genesis}
+    check = _check_links(_finding(records, anchors, found), head_seq, head_hash)
+    if not check.intact:
+        return check
+    for anchor in anchors:
+        if anchor not in found:
+            return ChainCheck(check.entries, missing_anchor=anchor)
+    return check
+
+
+def _finding(
+    records: Iterable[AuditRecord], anchors: Collection[Anchor], found: set[Anchor]
+) -> Iterable[AuditRecord]:
+    """Pass the records on, adding to `found` each anchor one of them matches."""
+    by_seq = {a.seq: a for a in anchors if a.seq is not None}
+    by_hash = {a.hash: a for a in anchors if a.seq is None}
+    for record in records:
+        anchor = by_seq.get(record.seq)
+        if anchor is not None and anchor.hash == record.hash:
+            found.add(anchor)
+        if record.hash in by_hash:
+            found.add(by_hash[record.hash])
+        yield record
+
+
+def _check_links(records: Iterable[AuditRecord], head_seq: int, head_hash: str) -> ChainCheck:
     expected_seq, expected_prev, count = 1, GENESIS_HASH, 0
     for record in records:
         if record.seq != expected_seq:

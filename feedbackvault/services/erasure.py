@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from feedbackvault.domain.clock import Clock, isoformat_z
@@ -33,8 +34,15 @@ class ErasureService:
     """Destroy a subject's data, keys and index entries, leaving only a tombstone."""
 
     def __init__(
-        self, stores: Stores, policies: PolicySet, subject_keys: SubjectKeys, clock: Clock
+        self,
+        stores: Stores,
+        policies: PolicySet,
+        subject_keys: SubjectKeys,
+        clock: Clock,
+        *,
+        final_by: Callable[[], datetime],
     ) -> None:
+        self.final_by = final_by
         self.stores = stores
         self.policies = policies
         self.subject_keys = subject_keys
@@ -57,6 +65,9 @@ class ErasureService:
         to finish the shredding.
         """
         now = self.clock.now().replace(microsecond=0)
+        # When the copies of the shredded keys left in the key store's log and backups
+        # become unreadable: the active KEK's scheduled rotation plus the grace.
+        final_by = isoformat_z(self.final_by())
         with self.stores.pipelined_data() as unit:
             locked = unit.requests.lock(request_id)
             erased = unit.erasure.erase(found.ids, self._anonymised_purposes(), now, "erasure")
@@ -81,6 +92,7 @@ class ErasureService:
                 "keys_destroyed": found.key_versions,
                 "completed_at": isoformat_z(now),
                 "audit_hash": entry.hash,
+                "final_by": final_by,
             }
             row.result = json.dumps(certificate)
             unit.requests.complete(row)

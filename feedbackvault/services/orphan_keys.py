@@ -84,3 +84,14 @@ class OrphanKeyCollector:
         """
         with self.stores.keys() as unit:
             return unit.shred.destroy(subject_ids)
+
+
+def gc_line(report: OrphanReport) -> str:
+    """Say what a collection found and destroyed, in one line."""
+    found = f"{report.orphans} of {report.subjects_checked} keyed subjects own no data"
+    if report.dry_run:
+        return f"{found}; nothing destroyed"
+    return (
+        f"{found}; destroyed {report.keys_destroyed} keys and "
+        f"{report.lookups_destroyed} index entries"
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from feedbackvault.domain.audit import AuditRecord
@@ -52,14 +53,20 @@ class SubjectRightsService:
     """The data-subject request lifecycle for privacy officers."""
 
     def __init__(
-        self, stores: Stores, policies: PolicySet, subject_keys: SubjectKeys, clock: Clock
+        self,
+        stores: Stores,
+        policies: PolicySet,
+        subject_keys: SubjectKeys,
+        clock: Clock,
+        *,
+        final_by: Callable[[], datetime],
     ) -> None:
         self.stores = stores
         self.subject_keys = subject_keys
         self.clock = clock
         self.finder = SubjectFinder(stores, subject_keys)
         self.exports = AccessExport(stores, policies, subject_keys, clock)
-        self.erasure = ErasureService(stores, policies, subject_keys, clock)
+        self.erasure = ErasureService(stores, policies, subject_keys, clock, final_by=final_by)
         self.rectification = RectificationService(stores, subject_keys, clock)
 
     def create(

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, String, Table, bindparam, cast, delete, fu
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from feedbackvault.storage.database import insert_ignoring_conflicts
+from feedbackvault.storage.database import SHREDDED, insert_ignoring_conflicts
 from feedbackvault.storage.keystore_models import (
     KEY_TOMBSTONE,
     SUBJECT_KEY,
@@ -107,6 +107,7 @@ class KeyShredRepository:
     def destroy(self, subject_ids: Sequence[str]) -> tuple[int, int]:
         """Delete the subjects' keys and lookups, leaving no tombstone; count keys and lookups."""
         keys = lookups = 0
+        self.session.info[SHREDDED] = True
         for ids in chunks(self.session, list(subject_ids)):
             deleted_keys = self.session.execute(
                 delete(SUBJECT_KEY).where(among(self.session, SUBJECT_KEY.c.subject_id, ids))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    make_url,
     select,
     text,
     true,
@@ -35,6 +39,13 @@ from feedbackvault.storage.sqlite_connections import (
     wait_when_busy,
 )
 
+logger = logging.getLogger("feedbackvault.storage")
+# Where a key-store session notes that its transaction destroyed data keys (`shredded`).
+SHREDDED = "feedbackvault.shredded"
+# How often the key store's checkpoint is tried, and the pause between. Each try already
+# waits for readers of older snapshots up to the busy timeout.
+SETTLE_ATTEMPTS = 2
+SETTLE_PAUSE_S = 0.05
 # The transaction-local mark under which the consent unlink trigger skips its search.
 RESPONSES_HANDLED = "feedbackvault.responses_handled"
 # Names one running PostgreSQL server: its cluster and the moment it started.
@@ -94,6 +105,40 @@ def one_of(column: ColumnElement[Any], values: Collection[str]) -> ColumnElement
     return column == listed[0] if len(listed) == 1 else column.in_(listed)
 
 
+def create_private_file(database: str | None) -> None:
+    """Create an embedded database's file readable by its owner only (0600), if missing.
+
+    SQLite would create it with the umask's mode (0644 as a rule), and gives its
+    write-ahead log and shared-memory files the database file's mode.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        descriptor = os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def make_sqlite_files_private(url: str) -> list[str]:
+    """Set an embedded database's files (database, log, shared memory) to 0600; name those changed.
+
+    For instances whose files an older release created with the umask's mode.
+    """
+    if not url.startswith("sqlite"):
+        return []
+    database = make_url(url).database
+    changed = []
+    for path in (database, f"{database}-wal", f"{database}-shm") if database else ():
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+                changed.append(path)
+        except FileNotFoundError:
+            continue
+    return changed
+
+
 def is_sqlite(engine: Engine) -> bool:
     """Tell whether the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -105,6 +150,7 @@ def make_engine(url: str, *, wal_checkpoint_pages: int | None = None, **kwargs: 
     `wal_checkpoint_pages` applies to SQLite only (`tune_sqlite`).
     """
     if url.startswith("sqlite"):
+        create_private_file(make_url(url).database)
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
@@ -257,9 +303,35 @@ class Databases:
 
     @contextmanager
     def keys(self) -> Iterator[Session]:
-        """Run one transaction on the key store."""
+        """Run one transaction on the key store; once it commits, settle any keys it destroyed."""
         with self._key_sessions.begin() as session:
             yield session
+        if session.info.get(SHREDDED):
+            self.settle_key_store()
+
+    def settle_key_store(self) -> None:
+        """Leave no copy of a destroyed data key in any live file of an embedded key store.
+
+        SQLite: `secure_delete` zeroes what a shredding transaction deletes, but the old
+        page images stay in the write-ahead log until it is overwritten. A TRUNCATE
+        checkpoint copies the zeroed pages into the database file and empties the log,
+        so the key is gone from every file when the act answers (~1 ms, bench/README).
+        It waits for readers on older snapshots (the busy timeout), tried again while
+        one still holds the log. A server database (PostgreSQL) keeps its WAL and
+        backups out of reach: there the KEK's destruction after the grace is what makes
+        those copies unreadable (README, "Erasure is final").
+        """
+        if not is_sqlite(self.keys_engine):
+            return
+        with driver_transaction(self.keys_engine, no_begin=True) as lent:
+            for _attempt in range(SETTLE_ATTEMPTS):
+                busy, _log, _moved = lent.connection.execute(
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                ).fetchone()
+                if not busy:
+                    return
+                time.sleep(SETTLE_PAUSE_S)
+        logger.warning("key store checkpoint stayed busy; a destroyed key may stay in its log")
 
     @contextmanager
     def data_connection(self) -> Iterator[DriverConnection]:

@@ -182,6 +182,8 @@ class DriverCursor:
         self._driver_error: type[Exception] = self.dialect.loaded_dbapi.Error
         self._pipelines = 0  # how many pipelines are open around the statements run
         self._commit_queued = False
+        # Set by a statement that destroys data keys: the key store settles after the commit.
+        self.shredded = False
 
     def run(self, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
         """Execute one statement; return the cursor, to fetch what it returned."""

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from feedbackvault.storage.database import one_of
+from feedbackvault.storage.database import SHREDDED, one_of
 from feedbackvault.storage.keystore_models import (
     KEY_TOMBSTONE,
     SUBJECT_KEY,
@@ -55,6 +55,7 @@ class KeyErasureRepository:
 
     def retire_keys_before(self, subject_id: str, dek_version: int) -> int:
         """Delete a subject's data keys older than `dek_version`; return how many."""
+        self.session.info[SHREDDED] = True
         result = self.session.connection().execute(
             delete(SUBJECT_KEY).where(
                 SUBJECT_KEY.c.subject_id == subject_id,

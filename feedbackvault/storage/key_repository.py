@@ -26,6 +26,8 @@ from feedbackvault.storage.keystore_models import (
 
 # Keys rewrapped per round trip during rotation.
 REWRAP_BATCH = 1_000
+# The advisory lock id under which KEKs are rotated and destroyed (any constant of the app's).
+KEK_LIFECYCLE_LOCK = 0x6B656B6C  # "kekl"
 
 
 class WrappedKey(NamedTuple):
@@ -79,6 +81,7 @@ class KeyRows:
         """
         if not subject_ids:
             return 0, 0
+        self.cursor.shredded = True
         together = self.statements.shred_together
         if together is not None:
             values = {"ids": array_literal(subject_ids), "erased_at": at}
@@ -306,6 +309,18 @@ class KeyRepository:
             )
             .values(kek_id=kek_id, wrapped_dek=wrapped)
         )
+
+    def lock_kek_lifecycle(self) -> None:
+        """Hold the key store's KEK lifecycle lock until this transaction ends.
+
+        PostgreSQL: a transaction-level advisory lock. SQLite: this unit already holds
+        the database's write lock (BEGIN IMMEDIATE), which serialises writers anyway.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_advisory_xact_lock(KEK_LIFECYCLE_LOCK)))
+        else:
+            # Begin now: the transaction's BEGIN IMMEDIATE is the lock.
+            self.session.connection()
 
     def kek_ids_in_use(self) -> set[str]:
         """Name every KEK that still wraps at least one data key."""

@@ -33,8 +33,8 @@ def tune_sqlite(engine: Engine, *, wal_checkpoint_pages: int | None = None) -> N
     10,000 pages it stops a tenth as often, and copies each hot page (B-tree roots,
     right-hand leaves, the audit head) once per checkpoint instead of once per 60
     submissions. The WAL grows to ~40 MiB between checkpoints. The key store keeps the
-    default: a shredded key's old page images stay in its WAL until overwritten, and
-    a short WAL overwrites them sooner.
+    default, and is checkpointed and its WAL truncated after every act that destroys
+    data keys (`Databases.settle_key_store`).
     """
 
     @event.listens_for(engine, "connect")

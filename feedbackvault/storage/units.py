@@ -176,12 +176,15 @@ class Stores:
         """Run one key-store transaction on a plain connection, pipelined with its COMMIT.
 
         For a submission's key and an erasure's shredding. A read the code waits for
-        costs a round trip; writes go out with the next one.
+        costs a round trip; writes go out with the next one. A unit that destroyed keys
+        settles the key store once committed (`Databases.settle_key_store`).
         """
         with self.databases.keys_connection() as lent:
             cursor = DriverCursor(lent.connection, lent.dialect)
             with _committed_in_pipeline(cursor):
                 yield SubmissionKeyUnit(cursor)
+        if cursor.shredded:
+            self.databases.settle_key_store()
 
     @contextmanager
     def key_claims(self) -> Iterator[SubmissionKeyUnit]:

@@ -15,6 +15,7 @@ from feedbackvault.crypto.keys import (
     generate_kek_id,
 )
 
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)  # after the keys `initialise` makes
 KEK_MATERIAL = bytes(range(32))
 BLIND_KEY = bytes(range(32, 64))
 SIGNING_SEED = bytes(range(64, 96))
@@ -102,7 +103,7 @@ def test_initialise_creates_directory_0700_and_key_files_0600(key_dir):
     assert created
     assert stat.S_IMODE(key_dir.stat().st_mode) == 0o700
     files = list(key_dir.iterdir())
-    assert len(files) == 4
+    assert len(files) == 5
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in files)
 
 
@@ -125,7 +126,7 @@ def test_initialise_recreates_only_a_missing_key(key_dir):
 
 def test_initialise_leaves_no_temporary_files(key_dir):
     provider, _ = FileKeyProvider.initialise(key_dir)
-    provider.create_kek()
+    provider.create_kek(NOW)
     assert not [path for path in key_dir.iterdir() if path.name.startswith(".")]
 
 
@@ -159,7 +160,7 @@ def test_corrupt_key_file_error_names_file_but_not_content(provider, key_dir):
 
 def test_create_kek_makes_new_active_kek_and_keeps_old_loadable(provider):
     old = provider.active_kek()
-    new = provider.create_kek()
+    new = provider.create_kek(NOW)
     assert provider.active_kek() == new
     assert new.kek_id != old.kek_id
     assert provider.kek(old.kek_id) == old
@@ -167,61 +168,76 @@ def test_create_kek_makes_new_active_kek_and_keeps_old_loadable(provider):
 
 
 def test_new_kek_file_is_0600(provider, key_dir):
-    new = provider.create_kek()
+    new = provider.create_kek(NOW)
     assert stat.S_IMODE((key_dir / f"{new.kek_id}.key").stat().st_mode) == 0o600
 
 
 def test_rotation_is_seen_by_another_provider_on_the_same_directory(provider, key_dir):
     other = FileKeyProvider(key_dir)
-    new = provider.create_kek()
+    new = provider.create_kek(NOW)
     assert other.active_kek() == new
 
 
 def test_active_kek_file_edited_in_place_is_seen_by_a_provider_that_read_it(provider, key_dir):
     other = FileKeyProvider(key_dir)
     old = other.active_kek()
-    provider.create_kek()
+    provider.create_kek(NOW)
     (key_dir / "active-kek").write_text(old.kek_id + "\n")  # an operator points back
     assert provider.active_kek() == old
-    new_again = provider.create_kek()
+    new_again = provider.create_kek(NOW)
     assert other.active_kek() == new_again
 
 
-def test_retired_kek_can_no_longer_be_loaded(provider):
+def test_rotation_retires_the_old_kek_and_keeps_it_loadable(provider):
     old = provider.active_kek()
-    provider.create_kek()
-    provider.retire_kek(old.kek_id)
+    new = provider.create_kek(NOW)
+    states = {v.kek_id: (v.state, v.retired_at) for v in provider.kek_versions()}
+    assert states == {old.kek_id: ("retired", NOW), new.kek_id: ("active", None)}
+    assert provider.kek(old.kek_id) == old
+
+
+def test_destroyed_kek_can_no_longer_be_loaded_and_is_listed_with_its_date(provider, key_dir):
+    old = provider.active_kek()
+    provider.create_kek(NOW)
+    later = NOW + timedelta(days=31)
+    provider.destroy_kek(old.kek_id, later)
     with pytest.raises(KeyNotFound):
         provider.kek(old.kek_id)
-
-
-def test_retired_kek_file_is_removed(provider, key_dir):
-    old = provider.active_kek()
-    new = provider.create_kek()
-    provider.retire_kek(old.kek_id)
     assert not (key_dir / f"{old.kek_id}.key").exists()
-    assert provider.kek_ids() == [new.kek_id]
+    [destroyed] = [v for v in provider.kek_versions() if v.kek_id == old.kek_id]
+    assert (destroyed.state, destroyed.retired_at, destroyed.destroyed_at) == (
+        "destroyed",
+        NOW,
+        later,
+    )
 
 
-def test_data_key_wrapped_under_retired_kek_is_lost(provider):
+def test_data_key_wrapped_under_destroyed_kek_is_lost(provider):
     old = provider.active_kek()
     wrapped = wrap_dek(old, generate_dek(), subject_id="s-1", dek_version=1)
-    provider.create_kek()
-    provider.retire_kek(old.kek_id)
+    provider.create_kek(NOW)
+    provider.destroy_kek(old.kek_id, NOW)
     with pytest.raises(KeyNotFound):
         unwrap_dek(provider.kek(old.kek_id), wrapped, subject_id="s-1", dek_version=1)
 
 
-def test_retiring_the_active_kek_is_refused(provider):
+def test_destroying_the_active_kek_is_refused(provider):
     active = provider.active_kek()
     with pytest.raises(KeyProviderError, match="active"):
-        provider.retire_kek(active.kek_id)
+        provider.destroy_kek(active.kek_id, NOW)
     assert provider.kek(active.kek_id) == active
 
 
-def test_retiring_an_unknown_kek_raises_key_not_found(provider):
+def test_destroying_an_unknown_kek_raises_key_not_found(provider):
     with pytest.raises(KeyNotFound):
-        provider.retire_kek("kek-20000101T000000000000Z-00000000")
+        provider.destroy_kek("kek-20000101T000000000000Z-00000000", NOW)
+
+
+def test_anchor_key_is_its_own_key(provider, key_dir):
+    raw = Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    anchor = provider.anchor_signing_key().private_bytes(*raw)
+    assert anchor != provider.signing_key().private_bytes(*raw)
+    assert stat.S_IMODE((key_dir / "audit-anchor.key").stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize("kek_id", ["../active-kek", "blind-index", "kek-../../x", "kek-missing"])
@@ -235,7 +251,7 @@ def test_file_provider_satisfies_the_protocol(provider):
 
 
 def test_file_provider_repr_hides_keys(provider, key_dir):
-    provider.create_kek()
+    provider.create_kek(NOW)
     text = repr(provider)
     assert_repr_hides(text, secrets_of(provider))
     assert str(key_dir) in text
@@ -306,12 +322,31 @@ def test_env_provider_refuses_duplicate_ids():
 
 def test_env_provider_cannot_create_a_kek():
     with pytest.raises(KeyProviderError, match="read-only"):
-        EnvKeyProvider(env()).create_kek()
+        EnvKeyProvider(env()).create_kek(NOW)
 
 
-def test_env_provider_cannot_retire_a_kek():
-    with pytest.raises(KeyProviderError, match="read-only"):
-        EnvKeyProvider(env()).retire_kek("kek-one")
+def test_env_provider_cannot_destroy_a_kek_and_says_what_to_remove():
+    with pytest.raises(KeyProviderError, match="remove its entry from FEEDBACKVAULT_KEK"):
+        EnvKeyProvider(env()).destroy_kek("kek-one", NOW)
+
+
+def test_env_provider_lists_retired_keks_after_the_active_one_with_their_dates():
+    value = (
+        f"kek-new:{b64(bytes(32))}@2026-12-01T00:00:00Z,"
+        f"kek-old:{b64(KEK_MATERIAL)}@2026-11-30T00:00:00+00:00,kek-older:{b64(BLIND_KEY)}"
+    )
+    versions = EnvKeyProvider(env(FEEDBACKVAULT_KEK=value)).kek_versions()
+    assert [(v.kek_id, v.state, v.created_at, v.retired_at) for v in versions] == [
+        ("kek-new", "active", datetime(2026, 12, 1, tzinfo=UTC), None),
+        ("kek-old", "retired", None, datetime(2026, 11, 30, tzinfo=UTC)),
+        ("kek-older", "retired", None, None),
+    ]
+
+
+def test_env_provider_refuses_a_date_without_offset():
+    value = f"kek-one:{b64(KEK_MATERIAL)}@2026-12-01T00:00:00"
+    with pytest.raises(KeyProviderError, match="entry 1"):
+        EnvKeyProvider(env(FEEDBACKVAULT_KEK=value))
 
 
 def test_env_provider_satisfies_the_protocol():

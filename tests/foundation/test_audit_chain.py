@@ -9,7 +9,7 @@ from sqlalchemy import delete, update
 from feedbackvault.app import Services
 from feedbackvault.services.audit import verify_chain
 from feedbackvault.storage.data_models import AuditEntry
-from tests.support import submission
+from tests.support import behind_the_app, submission
 
 
 @pytest.fixture
@@ -25,8 +25,7 @@ def chain(client: FlaskClient, collector: dict[str, str], services: Services) ->
 
 def tamper(services: Services, statement: object) -> None:
     """Change the audit table behind the application's back."""
-    with services.stores.data() as unit:
-        unit.session.execute(statement)  # type: ignore[call-overload]
+    behind_the_app(services, statement)
 
 
 def test_intact_chain_verifies(chain: int) -> None:

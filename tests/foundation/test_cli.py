@@ -13,7 +13,7 @@ from feedbackvault.app import Services
 from feedbackvault.cli import main
 from feedbackvault.settings import Settings
 from feedbackvault.storage.data_models import AuditEntry
-from tests.support import bearer
+from tests.support import bearer, behind_the_app
 
 
 @pytest.fixture
@@ -84,8 +84,7 @@ def test_audit_verify_exits_nonzero_naming_the_broken_entry(
     for name in ("a", "b", "c"):
         run(cli_env, "tokens", "create", "--role", "collector", "--name", name)
     assert run(cli_env, "audit", "verify")[0] == 0
-    with services.stores.data() as unit:
-        unit.session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="x"))
+    behind_the_app(services, update(AuditEntry).where(AuditEntry.seq == 2).values(actor="x"))
     result = CliRunner().invoke(main, ["audit", "verify"], env=cli_env)
     assert result.exit_code == 1
     assert "entry 2" in result.output
@@ -154,3 +153,29 @@ def test_policies_check_reports_every_mistake_in_one_run(tmp_path: Path) -> None
     ]
     assert [field for field in fields if field in result.output] == fields
     assert "Traceback" not in result.output
+
+
+def test_sqlite_files_are_created_readable_by_their_owner_only(tmp_path: Path) -> None:
+    env = {"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path / "instance")}
+    assert run(env, "init")[0] == 0
+    services = Services.build(Settings.from_env(env))
+    try:
+        services.tokens.create("collector", "web")  # the pool keeps the logs open
+        services.subject_keys.resolve(services.stores, {"email": "mode@example.nl"})
+        files = [p for p in (tmp_path / "instance").iterdir() if ".db" in p.name]
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in files}
+    finally:
+        services.databases.dispose()
+    names = ("feedbackvault.db", "keystore.db")
+    assert set(modes) == {f"{name}{end}" for name in names for end in ("", "-wal", "-shm")}
+    assert set(modes.values()) == {0o600}
+
+
+def test_init_makes_an_older_instance_s_sqlite_files_private(tmp_path: Path) -> None:
+    env = {"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path / "instance")}
+    assert run(env, "init")[0] == 0
+    database = tmp_path / "instance" / "keystore.db"
+    database.chmod(0o644)  # as an older release left it
+    code, output = run(env, "init")
+    assert code == 0 and "0600" in output
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600

@@ -1,4 +1,4 @@
-"""Rotating the KEK rewraps every data key; old KEKs are retired and open nothing."""
+"""Rotating the KEK rewraps every data key; old KEKs are retired, destroyed after the grace."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from feedbackvault.crypto.fields import FieldContext, decrypt_field
 from feedbackvault.crypto.keys import KeyEncryptionKey
 from feedbackvault.storage.data_models import Response
 from feedbackvault.storage.keystore_models import SubjectKey
-from tests.support import submission
+from tests.support import FrozenClock, submission
 
 EMAILS = [f"rotate{i}@example.nl" for i in range(5)]
 
@@ -49,7 +49,9 @@ def test_rotating_twice_keeps_every_field_readable(services: Services) -> None:
 
 
 @pytest.mark.usefixtures("stored")
-def test_old_kek_opens_no_wrapped_key_after_rotation(services: Services) -> None:
+def test_old_kek_opens_no_wrapped_key_after_rotation(
+    services: Services, clock: FrozenClock
+) -> None:
     first = services.key_provider.active_kek()
     kept_material = KeyEncryptionKey(first.kek_id, bytes(first.material))
     services.key_rotation.rotate()
@@ -66,6 +68,12 @@ def test_old_kek_opens_no_wrapped_key_after_rotation(services: Services) -> None
                 subject_id=key.subject_id,
                 dek_version=key.dek_version,
             )
+    for retired in (first.kek_id, second.kek_id):
+        assert services.key_provider.kek(retired).kek_id == retired
+    clock.advance(days=30)
+    assert services.key_rotation.destroy_retired().destroyed == sorted(
+        [first.kek_id, second.kek_id]
+    )
     for retired in (first.kek_id, second.kek_id):
         with pytest.raises(KeyNotFound):
             services.key_provider.kek(retired)

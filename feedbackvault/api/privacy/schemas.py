@@ -120,6 +120,12 @@ class CertificateSchema(ma.Schema):
     audit_hash = ma.fields.String(
         metadata={"description": "hash of the audit entry of the erasure"}
     )
+    final_by = ma.fields.String(
+        metadata={
+            "description": "when no copy of the destroyed keys is readable anywhere the "
+            "service controls: the active KEK's scheduled rotation plus its grace period"
+        }
+    )
 
 
 class FulfilledSchema(ma.Schema):
