@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from feedbackvault.api import limits, request_log, security_headers
+from feedbackvault.api import addresses, limits, request_log, security_headers
 from feedbackvault.api import problems as problems_module
 from feedbackvault.api.analytics.views import blp as analytics_blp
 from feedbackvault.api.blueprint import Api, openapi_config
@@ -153,5 +153,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.register_error_handler(error, problems_module.unavailable_problem)
     request_log.init_app(app)
     limits.init_app(app, settings)
+    addresses.init_app(app)
     security_headers.init_app(app, settings)
     return app

@@ -18,7 +18,7 @@ MAX_NOTE_LENGTH = 2000
 class SubjectSchema(ma.Schema):
     """Identifiers the subject is found by; at least one."""
 
-    email = ma.fields.String(
+    email = TrimmedEmail(
         validate=validate.Length(1, 254),
         metadata={"description": "Trimmed, case-insensitive, Unicode-normalised"},
     )

@@ -9,10 +9,10 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from feedbackvault.api import strict_json
 from feedbackvault.api.auth import BEARER_SECURITY, current_caller, require_role
-from feedbackvault.api.blueprint import Blueprint
+from feedbackvault.api.blueprint import NUL_MESSAGE, Blueprint, holds_nul, may_hold_nul
 from feedbackvault.api.context import services
 from feedbackvault.api.privacy.schemas import (
     AuditListSchema,
@@ -83,13 +83,11 @@ def _entry(record: AuditRecord) -> dict[str, Any]:
 
 def _optional_json_body() -> dict[str, Any]:
     """Parse an optional JSON body: empty is `{}`, non-JSON is 415, broken JSON is 400."""
-    if not request.get_data(cache=True):
+    if not strict_json.body_bytes(request):
         return {}
-    if not request.is_json:
-        raise UnsupportedMediaType()
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest()
+    data = strict_json.read_json(request)
+    if may_hold_nul(request.get_data(cache=True)) and holds_nul(data):
+        raise ValidationFailed({"body": [NUL_MESSAGE]})
     try:
         loaded: dict[str, Any] = FulfilSchema().load(data)
     except ma.ValidationError as error:
