@@ -234,10 +234,17 @@ class AuditRepository:
             self.session.expunge_all()
 
     def find(
-        self, *, subject_ref: str | None = None, request_id: str | None = None, limit: int = 1000
+        self,
+        *,
+        subject_ref: str | None = None,
+        request_id: str | None = None,
+        after: int | None = None,
+        limit: int = 1000,
     ) -> list[AuditRecord]:
-        """Return the entries about one subject or one request, oldest first."""
+        """Return entries after seq `after`, oldest first: all, or one subject's or request's."""
         query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
+        if after is not None:
+            query = query.where(AuditEntry.seq > after)
         if subject_ref is not None:
             query = query.where(AuditEntry.subject_ref == subject_ref)
         if request_id is not None:

@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from feedbackvault.api.fields import StrictInteger, TrimmedEmail
+from feedbackvault.api.paging import AuditCursor, RequestCursor, page_size
 from feedbackvault.services.privacy_requests import KINDS, STATUSES
 
 # Reasons and methods are officers' words, kept in clear: short, and never the subject's data.
@@ -62,17 +63,24 @@ class RequestSchema(ma.Schema):
     result = ma.fields.Dict(allow_none=True, metadata={"description": "Counts or certificate"})
 
 
+NEXT = ma.fields.String(
+    allow_none=True, metadata={"description": "Address of the next page; null on the last"}
+)
+
+
 class RequestListSchema(ma.Schema):
-    """Requests, oldest first."""
+    """One page of requests, oldest first (by `received_at`, then `id`)."""
 
     requests = ma.fields.List(ma.fields.Nested(RequestSchema))
+    next = NEXT
 
 
 class ListQuerySchema(ma.Schema):
-    """Filters of the request listing."""
+    """Filters and page of the request listing."""
 
     status = ma.fields.String(validate=validate.OneOf((*STATUSES, "overdue")))
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    limit = page_size()
+    cursor = RequestCursor()
 
 
 class VerifySchema(ma.Schema):
@@ -140,16 +148,18 @@ class ExportQuerySchema(ma.Schema):
 
 
 class AuditQuerySchema(ma.Schema):
-    """Exactly one of a request id or a subject ref."""
+    """At most one of a request id or a subject ref (none: the whole log), and a page."""
 
     request_id = ma.fields.String(validate=validate.Length(1, 36))
     subject_ref = ma.fields.String(validate=validate.Length(1, 64))
+    limit = page_size()
+    cursor = AuditCursor()
 
     @ma.validates_schema
-    def exactly_one(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        """Require exactly one filter."""
-        if len(data) != 1:
-            raise ma.ValidationError("Give exactly one of request_id, subject_ref.", "_schema")
+    def at_most_one(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        """Refuse both filters at once."""
+        if "request_id" in data and "subject_ref" in data:
+            raise ma.ValidationError("Give at most one of request_id, subject_ref.", "_schema")
 
 
 class AuditEntrySchema(ma.Schema):
@@ -167,6 +177,7 @@ class AuditEntrySchema(ma.Schema):
 
 
 class AuditListSchema(ma.Schema):
-    """Audit entries, in chain order."""
+    """One page of audit entries, in chain order."""
 
     entries = ma.fields.List(ma.fields.Nested(AuditEntrySchema))
+    next = NEXT

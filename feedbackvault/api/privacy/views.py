@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
-from feedbackvault.api import strict_json
+from feedbackvault.api import paging, strict_json
 from feedbackvault.api.auth import BEARER_SECURITY, current_caller, require_role
 from feedbackvault.api.blueprint import NUL_MESSAGE, Blueprint, holds_nul, may_hold_nul
 from feedbackvault.api.context import services
@@ -41,6 +41,12 @@ blp = Blueprint(
     description="Privacy officers: data-subject requests (GDPR Art. 12-17)",
 )
 OFFICER = "privacy_officer"
+LINK_HEADER = {
+    "Link": {
+        "description": 'RFC 8288 link to the next page (`rel="next"`), absent on the last',
+        "schema": {"type": "string"},
+    }
+}
 
 
 def _when(moment: Any) -> str | None:
@@ -122,16 +128,27 @@ class Requests(MethodView):
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ListQuerySchema, location="query")
-    @blp.response(200, RequestListSchema)
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """List requests, oldest first, optionally by status or `overdue`.
+    @blp.response(200, RequestListSchema, headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """List requests a page at a time, oldest first, optionally by status.
 
-        `overdue` is derived, not stored: a received or verified request whose
-        `due_at` has passed. The listing holds no personal field. `limit`
-        (1-1000, default 100) caps the number of requests returned.
+        `status=overdue` is derived, not stored: a received or verified request
+        whose `due_at` has passed. The listing holds no personal field. `limit`
+        (1-1000, default 100) is the page size; `next` (and the `Link` header)
+        is the address of the next page, null on the last. Pages follow
+        `received_at`, then `id`: a request created while paging joins the end.
         """
-        listed = services().subject_rights.listing(query.get("status"), query["limit"])
-        return {"requests": [_state(state) for state in listed]}
+        limit = query["limit"]
+        listed = services().subject_rights.listing(
+            query.get("status"), limit + 1, after=query.get("cursor")
+        )
+        cursor = None
+        if len(listed) > limit:
+            listed = listed[:limit]
+            cursor = paging.encode("requests", [listed[-1].received_at.isoformat(), listed[-1].id])
+        address = paging.next_link(cursor)
+        body = {"requests": [_state(state) for state in listed], "next": address}
+        return body, 200, paging.link_headers(address)
 
 
 @blp.route("/requests/<string:request_id>")
@@ -296,10 +313,25 @@ class Audit(MethodView):
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(AuditQuerySchema, location="query")
-    @blp.response(200, AuditListSchema)
-    def get(self, query: dict[str, str]) -> dict[str, Any]:
-        """List the audit entries about one request or one pseudonymous subject (max 1000)."""
+    @blp.response(200, AuditListSchema, headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """List audit entries a page at a time in chain order: all, or of one request or subject.
+
+        Give at most one of `request_id` and `subject_ref`. `limit` (1-1000,
+        default 100) is the page size; `next` (and the `Link` header) is the
+        address of the next page, null on the last.
+        """
+        limit = query["limit"]
         records = services().subject_rights.audit(
-            request_id=query.get("request_id"), subject_ref=query.get("subject_ref")
+            request_id=query.get("request_id"),
+            subject_ref=query.get("subject_ref"),
+            after=query.get("cursor"),
+            limit=limit + 1,
         )
-        return {"entries": [_entry(record) for record in records]}
+        cursor = None
+        if len(records) > limit:
+            records = records[:limit]
+            cursor = paging.encode("audit", [records[-1].seq])
+        address = paging.next_link(cursor)
+        body = {"entries": [_entry(record) for record in records], "next": address}
+        return body, 200, paging.link_headers(address)
