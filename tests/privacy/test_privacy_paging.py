@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-
 from sqlalchemy import text
 
 from feedbackvault.app import Services
