@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -242,14 +242,22 @@ class AuditRepository:
         limit: int = 1000,
     ) -> list[AuditRecord]:
         """Return entries after seq `after`, oldest first: all, or one subject's or request's."""
-        query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
-        if after is not None:
-            query = query.where(AuditEntry.seq > after)
-        if subject_ref is not None:
-            query = query.where(AuditEntry.subject_ref == subject_ref)
-        if request_id is not None:
-            query = query.where(AuditEntry.request_id == request_id)
+        query = find_query(subject_ref=subject_ref, request_id=request_id, after=after, limit=limit)
         return [to_record(entry) for entry in self.session.scalars(query)]
+
+
+def find_query(
+    *, subject_ref: str | None, request_id: str | None, after: int | None, limit: int
+) -> Select[tuple[AuditEntry]]:
+    """Select one page of entries in chain order, after seq `after`, optionally filtered."""
+    query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
+    if after is not None:
+        query = query.where(AuditEntry.seq > after)
+    if subject_ref is not None:
+        query = query.where(AuditEntry.subject_ref == subject_ref)
+    if request_id is not None:
+        query = query.where(AuditEntry.request_id == request_id)
+    return query
 
 
 def to_record(entry: AuditEntry) -> AuditRecord:
