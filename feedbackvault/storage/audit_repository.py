@@ -248,7 +248,7 @@ class AuditRepository:
 
 def find_query(
     *, subject_ref: str | None, request_id: str | None, after: int | None, limit: int
-) -> Select[tuple[AuditEntry]]:
+) -> Select[AuditEntry]:
     """Select one page of entries in chain order, after seq `after`, optionally filtered."""
     query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
     if after is not None:
