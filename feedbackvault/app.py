@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(collect_blp)
     api.register_blueprint(privacy_blp)
     api.register_blueprint(analytics_blp)
-    app.register_blueprint(health_bp)
+    api.register_blueprint(health_bp)
     problems_module.init_app(app)
     for error in UNAVAILABLE_ERRORS:
         app.register_error_handler(error, problems_module.unavailable_problem)

@@ -130,15 +130,106 @@ class CertificateSchema(ma.Schema):
     )
 
 
+class ExportAnswersSchema(ma.Schema):
+    """Scores and the decrypted comment of one response."""
+
+    nps = ma.fields.Integer()
+    csat = ma.fields.Integer()
+    ces = ma.fields.Integer()
+    comment = ma.fields.String(allow_none=True, metadata={"description": "null if unreadable"})
+
+
+class ExportRespondentSchema(ma.Schema):
+    """The decrypted respondent fields a response holds."""
+
+    email = ma.fields.String(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    customer_id = ma.fields.String(allow_none=True)
+
+
+class ExportResponseSchema(ma.Schema):
+    """One response held on the subject."""
+
+    response_id = ma.fields.String()
+    survey_id = ma.fields.String()
+    purpose = ma.fields.String()
+    touchpoint = ma.fields.String(allow_none=True)
+    locale = ma.fields.String(allow_none=True)
+    answers = ma.fields.Nested(ExportAnswersSchema)
+    respondent = ma.fields.Nested(ExportRespondentSchema)
+    created_at = ma.fields.String()
+    expires_at = ma.fields.String(allow_none=True)
+
+
+class ExportConsentSchema(ma.Schema):
+    """One consent record of the subject, with its receipt's signature."""
+
+    receipt_id = ma.fields.String()
+    purpose = ma.fields.String()
+    notice_version = ma.fields.String()
+    given_at = ma.fields.String()
+    recorded_at = ma.fields.String()
+    expires_at = ma.fields.String(allow_none=True)
+    withdrawn_at = ma.fields.String(allow_none=True)
+    signature = ma.fields.String()
+
+
+class ExportPurposeSchema(ma.Schema):
+    """A purpose the subject's data is held for."""
+
+    description = ma.fields.String()
+    legal_basis = ma.fields.String()
+    retention = ma.fields.String()
+    consent_retention = ma.fields.String()
+    on_expiry = ma.fields.String()
+    aggregate = ma.fields.Boolean()
+    notice_versions = ma.fields.List(ma.fields.String())
+
+
+class ExportHistorySchema(ma.Schema):
+    """One audit entry about the subject (processing history)."""
+
+    seq = ma.fields.Integer()
+    at = ma.fields.String()
+    actor = ma.fields.String()
+    action = ma.fields.String()
+    subject_ref = ma.fields.String(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+    details = ma.fields.Dict()
+    hash = ma.fields.String()
+
+
+class ExportSchema(ma.Schema):
+    """Everything held on the subject, decrypted (GDPR Art. 15 and 20)."""
+
+    subject_refs = ma.fields.List(ma.fields.String())
+    generated_at = ma.fields.String()
+    responses = ma.fields.List(ma.fields.Nested(ExportResponseSchema))
+    consents = ma.fields.List(ma.fields.Nested(ExportConsentSchema))
+    purposes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(ExportPurposeSchema),
+        metadata={"description": "By purpose id"},
+    )
+    processing_history = ma.fields.List(ma.fields.Nested(ExportHistorySchema))
+
+
+class RectifiedSchema(ma.Schema):
+    """What a rectification changed (the corrected values are not echoed)."""
+
+    responses_rectified = ma.fields.Integer()
+    fields = ma.fields.List(ma.fields.String(), metadata={"description": "Names of the fields"})
+
+
 class FulfilledSchema(ma.Schema):
     """A fulfilled request; `export`, `certificate` or `rectified` by kind."""
 
     id = ma.fields.String()
     kind = ma.fields.String()
     status = ma.fields.String()
-    export = ma.fields.Dict(metadata={"description": "access: everything held, decrypted"})
-    certificate = ma.fields.Nested(CertificateSchema)
-    rectified = ma.fields.Dict(metadata={"description": "rectification: counts and fields"})
+    export = ma.fields.Nested(ExportSchema, metadata={"description": "access"})
+    certificate = ma.fields.Nested(CertificateSchema, metadata={"description": "erasure"})
+    rectified = ma.fields.Nested(RectifiedSchema, metadata={"description": "rectification"})
 
 
 class ExportQuerySchema(ma.Schema):

@@ -19,6 +19,7 @@ from feedbackvault.api.privacy.schemas import (
     AuditQuerySchema,
     CreateRequestSchema,
     ExportQuerySchema,
+    ExportSchema,
     ExtendSchema,
     FulfilledSchema,
     FulfilSchema,
@@ -41,6 +42,21 @@ blp = Blueprint(
     description="Privacy officers: data-subject requests (GDPR Art. 12-17)",
 )
 OFFICER = "privacy_officer"
+# Only a rectification's fulfilment has a body; it is read by `_optional_json_body`.
+RECTIFICATION_BODY = {
+    "required": False,
+    "description": "rectification only: the corrected respondent fields",
+    "content": {"application/json": {"schema": FulfilSchema}},
+}
+EXPORT_DOWNLOAD = {
+    "description": "The export: JSON, or with format=csv a zip of responses.csv, "
+    "consents.csv, purposes.csv and processing_history.csv",
+    "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+    "content": {
+        "application/json": {"schema": ExportSchema},
+        "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
 LINK_HEADER = {
     "Link": {
         "description": 'RFC 8288 link to the next page (`rel="next"`), absent on the last',
@@ -171,6 +187,7 @@ class Verification(MethodView):
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(VerifySchema)
     @blp.response(200, RequestSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, str], request_id: str) -> dict[str, Any]:
         """Record how the subject's identity was checked; the request becomes `verified`.
 
@@ -189,6 +206,7 @@ class Extension(MethodView):
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ExtendSchema)
     @blp.response(200, RequestSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
         """Extend an open request once by 1 or 2 months, with a reason (GDPR Art. 12(3)).
 
@@ -210,6 +228,7 @@ class Rejection(MethodView):
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(RejectSchema)
     @blp.response(200, RequestSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, str], request_id: str) -> dict[str, Any]:
         """Reject an open request with a reason (stored in clear: no personal data in it)."""
         state = services().subject_rights.reject(request_id, body["reason"], current_caller().actor)
@@ -222,7 +241,9 @@ class Fulfilment(MethodView):
 
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
+    @blp.doc(requestBody=RECTIFICATION_BODY)
     @blp.response(200, FulfilledSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, request_id: str) -> Any:
         """Fulfil a verified request (409 unless verified); the answer depends on its kind.
 
@@ -282,11 +303,8 @@ class Export(MethodView):
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ExportQuerySchema, location="query")
-    @blp.response(
-        200,
-        description="The export as application/json, or with format=csv a zip of "
-        "responses.csv, consents.csv, purposes.csv and processing_history.csv",
-    )
+    @blp.doc(responses={"200": EXPORT_DOWNLOAD})
+    @blp.alt_response(409, response="CONFLICT")
     def get(self, query: dict[str, str], request_id: str) -> Response:
         """Download a completed access request's export (409 for any other request).
 
