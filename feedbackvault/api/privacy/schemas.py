@@ -218,7 +218,13 @@ class RectifiedSchema(ma.Schema):
     """What a rectification changed (the corrected values are not echoed)."""
 
     responses_rectified = ma.fields.Integer()
-    fields = ma.fields.List(ma.fields.String(), metadata={"description": "Names of the fields"})
+    # `fields` is a Schema attribute of its own, so the field is named apart from its key.
+    field_names = ma.fields.List(
+        ma.fields.String(),
+        attribute="fields",
+        data_key="fields",
+        metadata={"description": "Names of the corrected fields"},
+    )
 
 
 class FulfilledSchema(ma.Schema):
