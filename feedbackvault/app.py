@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from feedbackvault.api import limits, request_log, security_headers
+from feedbackvault.api import addresses, limits, request_log, security_headers
 from feedbackvault.api import problems as problems_module
 from feedbackvault.api.analytics.views import blp as analytics_blp
 from feedbackvault.api.blueprint import Api, openapi_config
@@ -178,7 +178,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(collect_blp)
     api.register_blueprint(privacy_blp)
     api.register_blueprint(analytics_blp)
-    app.register_blueprint(health_bp)
+    api.register_blueprint(health_bp)
     problems_module.init_app(app)
     # A data key wrapped under a KEK no longer held (a key store restored from too long
     # ago) cannot be served: 503 as for an unreachable store, never a 500.
@@ -186,5 +186,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.register_error_handler(error, problems_module.unavailable_problem)
     request_log.init_app(app)
     limits.init_app(app, settings)
+    addresses.init_app(app)
     security_headers.init_app(app, settings)
     return app

@@ -36,6 +36,8 @@ def require_role(*roles: str) -> Callable[[F], F]:
             caller = services().tokens.authenticate(secret) if secret else None
             if caller is None:
                 return problem(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            # The request log names the token even when its role is refused.
+            g.token_name = caller.name
             if caller.role not in roles:
                 return problem(403, "Forbidden")
             g.caller = caller

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http
 import json.scanner
 from typing import Any
@@ -9,10 +10,11 @@ from typing import Any
 import flask
 import flask_smorest
 from apispec import BasePlugin
-from flask import Flask, Response, request
-from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
+from flask import Flask, Response, current_app, request
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
 
+from feedbackvault.api import strict_json
 from feedbackvault.api.limits import COLLECT_PATHS
 from feedbackvault.api.problems import ProblemSchema, http_problem
 from feedbackvault.domain.errors import ValidationFailed
@@ -20,6 +22,7 @@ from feedbackvault.domain.errors import ValidationFailed
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 NUL_MESSAGE = "Text must not contain NUL characters."
 REPEATED_MESSAGE = "Give this parameter once."
+UNKNOWN_MESSAGE = "Unknown field."  # marshmallow's words for an unknown body field
 # The C scanner (CPython's) reads exactly four hex digits after `\u`; the pure Python
 # one passes them to int(), which reads `\u 000` or `\u0_00` as a NUL too.
 STRICT_ESCAPES = getattr(json.scanner, "c_make_scanner", None) is not None
@@ -47,18 +50,43 @@ def may_hold_nul(raw: bytes) -> bool:
     return not STRICT_ESCAPES or b"\\u0000" in raw or b"\x00" in raw
 
 
+def _query_names(schema: Any) -> frozenset[str]:
+    instance = schema() if isinstance(schema, type) else schema
+    return frozenset(field.data_key or name for name, field in instance.fields.items())
+
+
+@functools.cache
+def declared_query(view: Any, method: str) -> frozenset[str]:
+    """Name the query parameters the view's `method` declares (none without a schema)."""
+    handler = getattr(getattr(view, "view_class", None), method, None) or view
+    parameters = getattr(handler, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    names: frozenset[str] = frozenset()
+    for parameter in parameters:
+        if parameter.get("in") == "query":
+            names |= _query_names(parameter["schema"])
+    return names
+
+
 def check_address() -> None:
-    """Refuse NUL in the path or query, and a query parameter given twice (422).
+    """Refuse NUL in the path or query, a query parameter given twice or unknown (422).
 
     PostgreSQL text cannot hold NUL (a 500 otherwise). No parameter of the API takes
     several values, and reading only the first of `?metric=nps&metric=csat` would
-    answer a question the caller may not have meant to ask.
+    answer a question the caller may not have meant to ask. An unknown parameter is
+    refused like an unknown body field: `?overdue=true` used to be ignored silently.
     """
     if "\x00" in request.path or any(holds_nul(v) for v in request.args.values()):
         raise ValidationFailed({"query": [NUL_MESSAGE]})
+    if not request.args:
+        return
     repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
     if repeated:
         raise ValidationFailed({name: [REPEATED_MESSAGE] for name in repeated})
+    view = current_app.view_functions.get(request.endpoint or "")
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    unknown = sorted(set(request.args) - declared_query(view, method))
+    if unknown:
+        raise ValidationFailed({name: [UNKNOWN_MESSAGE] for name in unknown})
 
 
 class StrictJsonParser(FlaskParser):
@@ -87,13 +115,8 @@ class StrictJsonParser(FlaskParser):
         return super().parse(argmap, req, location=location, **kwargs)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
-        if not is_json_request(req):
-            raise UnsupportedMediaType()
-        raw = req.get_data(cache=True)
-        if not raw:
-            raise BadRequest()
-        body = super()._raw_load_json(req)
-        if may_hold_nul(raw) and holds_nul(body):
+        body = strict_json.read_json(req)
+        if may_hold_nul(req.get_data(cache=True)) and holds_nul(body):
             raise ValidationFailed({"body": [NUL_MESSAGE]})
         return body
 
@@ -112,9 +135,11 @@ class ProblemResponses(BasePlugin):
     """Document on every operation the problem documents it can answer.
 
     Derived from the operation itself, so new endpoints are covered without a
-    decorator: bearer auth brings 401, 403 and 503 (the token lookup needs the
-    database), a body brings 400, 413, 415 and 422, query parameters 422, a path
-    parameter 404, and the rate-limited collect endpoints 429.
+    decorator: every operation can answer 414 (a long address) and 422 (an unknown
+    query parameter); bearer auth brings 401, 403 and 503 (the token lookup needs the
+    database), a body brings 400, 413, 415 and 422, a path parameter 404, and the
+    rate-limited collect endpoints 429. A state conflict (409) or an unknown id in
+    a body (404) is declared by the view with `alt_response`.
     """
 
     def operation_helper(
@@ -122,13 +147,11 @@ class ProblemResponses(BasePlugin):
     ) -> None:
         """Add the problem responses to each operation of one path."""
         for method, operation in (operations or {}).items():
-            statuses: set[int] = set()
+            statuses: set[int] = {414, 422}
             if operation.get("security"):
                 statuses |= {401, 403, 503}
             if "requestBody" in operation:
                 statuses |= {400, 413, 415, 422}
-            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
-                statuses.add(422)
             if path and "{" in path:
                 statuses.add(404)
             if method.upper() == "POST" and path in COLLECT_PATHS:
@@ -143,6 +166,9 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
     """A smorest Api whose errors are RFC 9457 problem documents."""
 
     ERROR_SCHEMA = ProblemSchema
+    # Every status an operation can answer is declared; a blanket `default` would let
+    # a schema checker accept any status at all.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
         spec_kwargs = dict(kwargs.pop("spec_kwargs", None) or {})
@@ -156,14 +182,6 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
             if status >= 400:
                 response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": self.ERROR_SCHEMA}}
             self.spec.components.response(status.name, response, lazy=True)
-        self.spec.components.response(
-            self.DEFAULT_ERROR_RESPONSE_NAME,
-            {
-                "description": "Any other error, as a problem document",
-                "content": {PROBLEM_CONTENT_TYPE: {"schema": self.ERROR_SCHEMA}},
-            },
-            lazy=True,
-        )
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         """Answer any HTTP error as a problem document."""

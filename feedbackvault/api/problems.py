@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,6 +27,23 @@ STATUS_BY_ERROR: dict[type[FeedbackVaultError], int] = {
     Conflict: 409,
     Forbidden: 403,
 }
+# One title per status, whatever raised it; the problem type is named after it, so
+# every validation failure (webargs' or a use case's) has one type a front-end handles.
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    415: "Unsupported Media Type",
+    422: "Validation Failed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 # Generic wording per status: details never repeat what the client sent.
 DETAILS = {
     400: "The request body is not valid JSON.",
@@ -34,6 +52,7 @@ DETAILS = {
     404: "Nothing exists at this address.",
     405: "This method is not allowed here.",
     413: "The request body is larger than this service accepts.",
+    414: "The address is longer than this service accepts.",
     415: "The request body must be JSON (Content-Type: application/json).",
     422: "The request does not pass validation.",
     429: "Too many requests; slow down.",
@@ -56,19 +75,34 @@ class ProblemSchema(ma.Schema):
     )
 
 
+def title_of(status: int) -> str:
+    """Return the one title of a status."""
+    if status in TITLES:
+        return TITLES[status]
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def problem(
     status: int,
-    title: str,
+    title: str | None = None,
     detail: str | None = None,
     errors: Mapping[str, Sequence[str]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """Build a problem+json response."""
+    """Build a problem+json response; its title and type are the status's (`title` is ignored).
+
+    `title` stays in the signature for callers written before titles were unified.
+    """
+    del title
+    canonical = title_of(status)
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + title.lower().replace(" ", "-"),
-        "title": title,
+        "type": PROBLEM_TYPE_BASE + canonical.lower().replace(" ", "-"),
+        "title": canonical,
         "status": status,
-        "detail": detail or DETAILS.get(status, title),
+        "detail": detail or DETAILS.get(status, canonical),
     }
     if errors:
         body["errors"] = {field: list(messages) for field, messages in errors.items()}
@@ -108,7 +142,7 @@ def http_problem(error: HTTPException) -> Response:
         for location_messages in data["messages"].values():
             errors.update(flatten_messages(location_messages))
     headers = dict(data.get("headers") or {})
-    headers.update({k: v for k, v in error.get_headers() if k.lower() == "retry-after"})
+    headers.update({k: v for k, v in error.get_headers() if k.lower() in ("retry-after", "allow")})
     return problem(status, error.name, DETAILS.get(status), errors, headers)
 
 

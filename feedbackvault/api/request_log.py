@@ -65,21 +65,19 @@ def init_app(app: Flask) -> None:
     def _log(response: Response) -> Response:
         # Missing when an earlier hook refused the request before `_start` ran.
         started, request_id = g.get(STARTED) or (time.perf_counter(), None)
-        caller = g.get("caller")
         rule = request.url_rule
-        logger.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request_id,
-                    "method": request.method,
-                    # The route pattern, not the path: ids stay out of logs and metrics.
-                    "route": rule.rule if rule else "<unmatched>",
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "token": caller.name if caller else None,
-                }
-            },
-        )
+        fields = {
+            "request_id": request_id,
+            "method": request.method,
+            # The route pattern, not the path: ids stay out of logs and metrics.
+            "route": rule.rule if rule else "<unmatched>",
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        # The token's name once it was recognised (a 403 too); no key for none at all.
+        token_name = g.get("token_name")
+        if token_name is not None:
+            fields["token"] = token_name
+        logger.info("request", extra={"fields": fields})
         response.headers["X-Request-Id"] = request_id or ""
         return response

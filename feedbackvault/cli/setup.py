@@ -8,6 +8,9 @@ import click
 
 from feedbackvault.cli.root import built_services, load_settings, main
 
+# gunicorn's largest finite request line (its default is 4,094).
+GUNICORN_REQUEST_LINE = 8190
+
 
 @main.command()
 def init() -> None:
@@ -59,6 +62,9 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", None)
+            # gunicorn answers a longer request line with its own HTML 414; up to its
+            # maximum, the service answers instead, with a problem document.
+            self.cfg.set("limit_request_line", GUNICORN_REQUEST_LINE)
 
         def load(self) -> Any:
             # Each worker builds its own engines after the fork.

@@ -107,11 +107,14 @@ class SubjectRightsService:
             )
         return RequestState.of(row, now)
 
-    def listing(self, status: str | None, limit: int) -> list[RequestState]:
-        """List requests by status, or those overdue; never any personal field."""
+    def listing(
+        self, status: str | None, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[RequestState]:
+        """List requests by status, or those overdue, after a (received_at, id) position."""
         now = self.clock.now()
         with self.stores.read() as unit:
-            return [RequestState.of(row, now) for row in unit.privacy.listing(status, now, limit)]
+            rows = unit.privacy.listing(status, now, limit, after)
+            return [RequestState.of(row, now) for row in rows]
 
     def get(self, request_id: str) -> RequestState:
         """Return one request."""
@@ -250,12 +253,21 @@ class SubjectRightsService:
             return self.exports.zip_chunks(live, opened)
         return self.exports.json_chunks(live, opened)
 
-    def audit(self, *, request_id: str | None, subject_ref: str | None) -> list[AuditRecord]:
-        """Return the audit entries about one request or one pseudonymous subject."""
-        if (request_id is None) == (subject_ref is None):
-            raise ValidationFailed({"request_id": ["Give exactly one of request_id, subject_ref."]})
+    def audit(
+        self,
+        *,
+        request_id: str | None,
+        subject_ref: str | None,
+        after: int | None = None,
+        limit: int = 1000,
+    ) -> list[AuditRecord]:
+        """Return audit entries after `after`: all, or those of one request or one subject."""
+        if request_id is not None and subject_ref is not None:
+            raise ValidationFailed({"request_id": ["Give at most one of request_id, subject_ref."]})
         with self.stores.read() as unit:
-            return unit.audit.find(request_id=request_id, subject_ref=subject_ref)
+            return unit.audit.find(
+                request_id=request_id, subject_ref=subject_ref, after=after, limit=limit
+            )
 
     def _snapshot(self, request_id: str) -> PrivacyRequest:
         with self.stores.read_statements() as unit:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -234,15 +234,30 @@ class AuditRepository:
             self.session.expunge_all()
 
     def find(
-        self, *, subject_ref: str | None = None, request_id: str | None = None, limit: int = 1000
+        self,
+        *,
+        subject_ref: str | None = None,
+        request_id: str | None = None,
+        after: int | None = None,
+        limit: int = 1000,
     ) -> list[AuditRecord]:
-        """Return the entries about one subject or one request, oldest first."""
-        query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
-        if subject_ref is not None:
-            query = query.where(AuditEntry.subject_ref == subject_ref)
-        if request_id is not None:
-            query = query.where(AuditEntry.request_id == request_id)
+        """Return entries after seq `after`, oldest first: all, or one subject's or request's."""
+        query = find_query(subject_ref=subject_ref, request_id=request_id, after=after, limit=limit)
         return [to_record(entry) for entry in self.session.scalars(query)]
+
+
+def find_query(
+    *, subject_ref: str | None, request_id: str | None, after: int | None, limit: int
+) -> Select[AuditEntry]:
+    """Select one page of entries in chain order, after seq `after`, optionally filtered."""
+    query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
+    if after is not None:
+        query = query.where(AuditEntry.seq > after)
+    if subject_ref is not None:
+        query = query.where(AuditEntry.subject_ref == subject_ref)
+    if request_id is not None:
+        query = query.where(AuditEntry.request_id == request_id)
+    return query
 
 
 def to_record(entry: AuditEntry) -> AuditRecord:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -43,9 +43,26 @@ class PrivacyRequestRepository:
             select(PrivacyRequest).where(PrivacyRequest.id == request_id).with_for_update()
         ).first()
 
-    def listing(self, status: str | None, now: datetime, limit: int) -> list[PrivacyRequest]:
-        """List requests, oldest first; `overdue` means open and past its due date."""
+    def listing(
+        self,
+        status: str | None,
+        now: datetime,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[PrivacyRequest]:
+        """List requests, oldest first, after a (received_at, id) position.
+
+        `overdue` means open and past its due date.
+        """
         query: Select[tuple[PrivacyRequest]] = select(PrivacyRequest)
+        if after is not None:
+            received_at, request_id = after
+            query = query.where(
+                or_(
+                    PrivacyRequest.received_at > received_at,
+                    and_(PrivacyRequest.received_at == received_at, PrivacyRequest.id > request_id),
+                )
+            )
         if status == "overdue":
             query = query.where(
                 PrivacyRequest.status.in_(OPEN_STATUSES), PrivacyRequest.due_at < now

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from feedbackvault.storage.anonymised import anonymised_parameters
+from feedbackvault.storage.audit_repository import find_query
 from feedbackvault.storage.bulk import array_literal
 from feedbackvault.storage.database import Databases
 from feedbackvault.storage.driver_statements import DriverCursor
@@ -90,3 +92,45 @@ def test_export_and_erasure_statements_probe_the_subject_indexes(
     ):
         assert "Seq Scan" not in plan, plan
         assert index in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({}, "pk_audit_entry"),
+        ({"request_id": "r-7"}, "ix_audit_entry_request_id"),
+        ({"subject_ref": "s-7"}, "ix_audit_entry_subject_ref"),
+    ],
+)
+def test_an_audit_page_reads_an_index_not_the_log(
+    pg_urls: tuple[str, str], filters: dict[str, str], index: str
+) -> None:
+    """Browsing deep into a 50,000-entry log, a page costs an index range, not a scan."""
+    databases = Databases.from_urls(*pg_urls)
+    try:
+        with databases.data_engine.begin() as connection:
+            connection.execute(text("TRUNCATE audit_entry"))
+            connection.execute(
+                text(
+                    "INSERT INTO audit_entry (seq, at, actor, action, subject_ref, request_id,"
+                    " details, prev_hash, hash) SELECT g, now(), 'a', 'x', 's-' || (g % 500),"
+                    " CASE WHEN g % 10 = 0 THEN 'r-' || (g % 700) END, '{}', '', ''"
+                    " FROM generate_series(1, 50000) g"
+                )
+            )
+            connection.execute(text("ANALYZE audit_entry"))
+            query = find_query(
+                subject_ref=filters.get("subject_ref"),
+                request_id=filters.get("request_id"),
+                after=40_000,
+                limit=101,
+            )
+            compiled = query.compile(
+                dialect=databases.data_engine.dialect, compile_kwargs={"literal_binds": True}
+            )
+            plan = "\n".join(str(row[0]) for row in connection.execute(text(f"EXPLAIN {compiled}")))
+            connection.execute(text("TRUNCATE audit_entry"))
+    finally:
+        databases.dispose()
+    assert "Seq Scan" not in plan, plan
+    assert index in plan, plan

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
 from feedbackvault.api.collect.schemas import SURVEY_ID
+from feedbackvault.api.fields import IsoDay
 from feedbackvault.scoring import METRIC_SCALES
 from feedbackvault.services.reporting import GROUPINGS, ReportQuery
-
-# Whole days only: a time of day would let two queries differ by a second (API.md).
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class IsoDay(ma.fields.Field[date]):
-    """Accept a calendar day written exactly `YYYY-MM-DD`; anything finer or looser is refused."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> date:
-        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
-            raise ma.ValidationError("Must be a whole day written YYYY-MM-DD (UTC), no time.")
-        try:
-            return date.fromisoformat(value)
-        except ValueError as exc:
-            raise ma.ValidationError("Must be a real calendar day.") from exc
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return value.isoformat() if isinstance(value, date) else None
 
 
 class ReportQuerySchema(ma.Schema):

@@ -8,7 +8,12 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from feedbackvault.api.fields import LiteralTrue, StrictInteger, TrimmedEmail
+from feedbackvault.api.fields import (
+    BoundedAwareDateTime,
+    LiteralTrue,
+    StrictInteger,
+    TrimmedEmail,
+)
 from feedbackvault.domain.responses import Answers, ConsentClaim, Submission
 
 SURVEY_ID = validate.Regexp(
@@ -25,7 +30,7 @@ class ConsentSchema(ma.Schema):
 
     opt_in = LiteralTrue(required=True, metadata={"description": "Must be the JSON literal true"})
     notice_version = ma.fields.String(required=True, validate=validate.Length(1, 64))
-    given_at = ma.fields.AwareDateTime(required=True, format="iso")
+    given_at = BoundedAwareDateTime(required=True)
 
 
 class RespondentSchema(ma.Schema):

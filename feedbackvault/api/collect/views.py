@@ -55,6 +55,7 @@ class ConsentWithdrawal(MethodView):
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(WithdrawSchema())
     @blp.response(200, WithdrawalSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def post(self, body: dict[str, str]) -> dict[str, Any]:
         """Withdraw a consent with its receipt id and withdraw token.
 

@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from feedbackvault.api.fields import StrictInteger, TrimmedEmail
+from feedbackvault.api.paging import AuditCursor, RequestCursor, page_size
 from feedbackvault.services.privacy_requests import KINDS, STATUSES
 
 # Reasons and methods are officers' words, kept in clear: short, and never the subject's data.
@@ -18,7 +19,7 @@ MAX_NOTE_LENGTH = 2000
 class SubjectSchema(ma.Schema):
     """Identifiers the subject is found by; at least one."""
 
-    email = ma.fields.String(
+    email = TrimmedEmail(
         validate=validate.Length(1, 254),
         metadata={"description": "Trimmed, case-insensitive, Unicode-normalised"},
     )
@@ -62,17 +63,24 @@ class RequestSchema(ma.Schema):
     result = ma.fields.Dict(allow_none=True, metadata={"description": "Counts or certificate"})
 
 
+NEXT = ma.fields.String(
+    allow_none=True, metadata={"description": "Address of the next page; null on the last"}
+)
+
+
 class RequestListSchema(ma.Schema):
-    """Requests, oldest first."""
+    """One page of requests, oldest first (by `received_at`, then `id`)."""
 
     requests = ma.fields.List(ma.fields.Nested(RequestSchema))
+    next = NEXT
 
 
 class ListQuerySchema(ma.Schema):
-    """Filters of the request listing."""
+    """Filters and page of the request listing."""
 
     status = ma.fields.String(validate=validate.OneOf((*STATUSES, "overdue")))
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    limit = page_size()
+    cursor = RequestCursor()
 
 
 class VerifySchema(ma.Schema):
@@ -128,15 +136,112 @@ class CertificateSchema(ma.Schema):
     )
 
 
+class ExportAnswersSchema(ma.Schema):
+    """Scores and the decrypted comment of one response."""
+
+    nps = ma.fields.Integer()
+    csat = ma.fields.Integer()
+    ces = ma.fields.Integer()
+    comment = ma.fields.String(allow_none=True, metadata={"description": "null if unreadable"})
+
+
+class ExportRespondentSchema(ma.Schema):
+    """The decrypted respondent fields a response holds."""
+
+    email = ma.fields.String(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    customer_id = ma.fields.String(allow_none=True)
+
+
+class ExportResponseSchema(ma.Schema):
+    """One response held on the subject."""
+
+    response_id = ma.fields.String()
+    survey_id = ma.fields.String()
+    purpose = ma.fields.String()
+    touchpoint = ma.fields.String(allow_none=True)
+    locale = ma.fields.String(allow_none=True)
+    answers = ma.fields.Nested(ExportAnswersSchema)
+    respondent = ma.fields.Nested(ExportRespondentSchema)
+    created_at = ma.fields.String()
+    expires_at = ma.fields.String(allow_none=True)
+
+
+class ExportConsentSchema(ma.Schema):
+    """One consent record of the subject, with its receipt's signature."""
+
+    receipt_id = ma.fields.String()
+    purpose = ma.fields.String()
+    notice_version = ma.fields.String()
+    given_at = ma.fields.String()
+    recorded_at = ma.fields.String()
+    expires_at = ma.fields.String(allow_none=True)
+    withdrawn_at = ma.fields.String(allow_none=True)
+    signature = ma.fields.String()
+
+
+class ExportPurposeSchema(ma.Schema):
+    """A purpose the subject's data is held for."""
+
+    description = ma.fields.String()
+    legal_basis = ma.fields.String()
+    retention = ma.fields.String()
+    consent_retention = ma.fields.String()
+    on_expiry = ma.fields.String()
+    aggregate = ma.fields.Boolean()
+    notice_versions = ma.fields.List(ma.fields.String())
+
+
+class ExportHistorySchema(ma.Schema):
+    """One audit entry about the subject (processing history)."""
+
+    seq = ma.fields.Integer()
+    at = ma.fields.String()
+    actor = ma.fields.String()
+    action = ma.fields.String()
+    subject_ref = ma.fields.String(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+    details = ma.fields.Dict()
+    hash = ma.fields.String()
+
+
+class ExportSchema(ma.Schema):
+    """Everything held on the subject, decrypted (GDPR Art. 15 and 20)."""
+
+    subject_refs = ma.fields.List(ma.fields.String())
+    generated_at = ma.fields.String()
+    responses = ma.fields.List(ma.fields.Nested(ExportResponseSchema))
+    consents = ma.fields.List(ma.fields.Nested(ExportConsentSchema))
+    purposes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(ExportPurposeSchema),
+        metadata={"description": "By purpose id"},
+    )
+    processing_history = ma.fields.List(ma.fields.Nested(ExportHistorySchema))
+
+
+class RectifiedSchema(ma.Schema):
+    """What a rectification changed (the corrected values are not echoed)."""
+
+    responses_rectified = ma.fields.Integer()
+    # `fields` is a Schema attribute of its own, so the field is named apart from its key.
+    field_names = ma.fields.List(
+        ma.fields.String(),
+        attribute="fields",
+        data_key="fields",
+        metadata={"description": "Names of the corrected fields"},
+    )
+
+
 class FulfilledSchema(ma.Schema):
     """A fulfilled request; `export`, `certificate` or `rectified` by kind."""
 
     id = ma.fields.String()
     kind = ma.fields.String()
     status = ma.fields.String()
-    export = ma.fields.Dict(metadata={"description": "access: everything held, decrypted"})
-    certificate = ma.fields.Nested(CertificateSchema)
-    rectified = ma.fields.Dict(metadata={"description": "rectification: counts and fields"})
+    export = ma.fields.Nested(ExportSchema, metadata={"description": "access"})
+    certificate = ma.fields.Nested(CertificateSchema, metadata={"description": "erasure"})
+    rectified = ma.fields.Nested(RectifiedSchema, metadata={"description": "rectification"})
 
 
 class ExportQuerySchema(ma.Schema):
@@ -146,16 +251,18 @@ class ExportQuerySchema(ma.Schema):
 
 
 class AuditQuerySchema(ma.Schema):
-    """Exactly one of a request id or a subject ref."""
+    """At most one of a request id or a subject ref (none: the whole log), and a page."""
 
     request_id = ma.fields.String(validate=validate.Length(1, 36))
     subject_ref = ma.fields.String(validate=validate.Length(1, 64))
+    limit = page_size()
+    cursor = AuditCursor()
 
     @ma.validates_schema
-    def exactly_one(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        """Require exactly one filter."""
-        if len(data) != 1:
-            raise ma.ValidationError("Give exactly one of request_id, subject_ref.", "_schema")
+    def at_most_one(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        """Refuse both filters at once."""
+        if "request_id" in data and "subject_ref" in data:
+            raise ma.ValidationError("Give at most one of request_id, subject_ref.", "_schema")
 
 
 class AuditEntrySchema(ma.Schema):
@@ -173,6 +280,7 @@ class AuditEntrySchema(ma.Schema):
 
 
 class AuditListSchema(ma.Schema):
-    """Audit entries, in chain order."""
+    """One page of audit entries, in chain order."""
 
     entries = ma.fields.List(ma.fields.Nested(AuditEntrySchema))
+    next = NEXT

@@ -9,16 +9,17 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from feedbackvault.api import paging, strict_json
 from feedbackvault.api.auth import BEARER_SECURITY, current_caller, require_role
-from feedbackvault.api.blueprint import Blueprint
+from feedbackvault.api.blueprint import NUL_MESSAGE, Blueprint, holds_nul, may_hold_nul
 from feedbackvault.api.context import services
 from feedbackvault.api.privacy.schemas import (
     AuditListSchema,
     AuditQuerySchema,
     CreateRequestSchema,
     ExportQuerySchema,
+    ExportSchema,
     ExtendSchema,
     FulfilledSchema,
     FulfilSchema,
@@ -41,6 +42,27 @@ blp = Blueprint(
     description="Privacy officers: data-subject requests (GDPR Art. 12-17)",
 )
 OFFICER = "privacy_officer"
+# Only a rectification's fulfilment has a body; it is read by `_optional_json_body`.
+RECTIFICATION_BODY = {
+    "required": False,
+    "description": "rectification only: the corrected respondent fields",
+    "content": {"application/json": {"schema": FulfilSchema}},
+}
+EXPORT_DOWNLOAD = {
+    "description": "The export: JSON, or with format=csv a zip of responses.csv, "
+    "consents.csv, purposes.csv and processing_history.csv",
+    "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+    "content": {
+        "application/json": {"schema": ExportSchema},
+        "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+LINK_HEADER = {
+    "Link": {
+        "description": 'RFC 8288 link to the next page (`rel="next"`), absent on the last',
+        "schema": {"type": "string"},
+    }
+}
 
 
 def _when(moment: Any) -> str | None:
@@ -83,13 +105,11 @@ def _entry(record: AuditRecord) -> dict[str, Any]:
 
 def _optional_json_body() -> dict[str, Any]:
     """Parse an optional JSON body: empty is `{}`, non-JSON is 415, broken JSON is 400."""
-    if not request.get_data(cache=True):
+    if not strict_json.body_bytes(request):
         return {}
-    if not request.is_json:
-        raise UnsupportedMediaType()
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest()
+    data = strict_json.read_json(request)
+    if may_hold_nul(request.get_data(cache=True)) and holds_nul(data):
+        raise ValidationFailed({"body": [NUL_MESSAGE]})
     try:
         loaded: dict[str, Any] = FulfilSchema().load(data)
     except ma.ValidationError as error:
@@ -124,16 +144,27 @@ class Requests(MethodView):
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ListQuerySchema, location="query")
-    @blp.response(200, RequestListSchema)
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """List requests, oldest first, optionally by status or `overdue`.
+    @blp.response(200, RequestListSchema, headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """List requests a page at a time, oldest first, optionally by status.
 
-        `overdue` is derived, not stored: a received or verified request whose
-        `due_at` has passed. The listing holds no personal field. `limit`
-        (1-1000, default 100) caps the number of requests returned.
+        `status=overdue` is derived, not stored: a received or verified request
+        whose `due_at` has passed. The listing holds no personal field. `limit`
+        (1-1000, default 100) is the page size; `next` (and the `Link` header)
+        is the address of the next page, null on the last. Pages follow
+        `received_at`, then `id`: a request created while paging joins the end.
         """
-        listed = services().subject_rights.listing(query.get("status"), query["limit"])
-        return {"requests": [_state(state) for state in listed]}
+        limit = query["limit"]
+        listed = services().subject_rights.listing(
+            query.get("status"), limit + 1, after=query.get("cursor")
+        )
+        cursor = None
+        if len(listed) > limit:
+            listed = listed[:limit]
+            cursor = paging.encode("requests", [listed[-1].received_at.isoformat(), listed[-1].id])
+        address = paging.next_link(cursor)
+        body = {"requests": [_state(state) for state in listed], "next": address}
+        return body, 200, paging.link_headers(address)
 
 
 @blp.route("/requests/<string:request_id>")
@@ -156,6 +187,7 @@ class Verification(MethodView):
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(VerifySchema)
     @blp.response(200, RequestSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, str], request_id: str) -> dict[str, Any]:
         """Record how the subject's identity was checked; the request becomes `verified`.
 
@@ -174,6 +206,7 @@ class Extension(MethodView):
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ExtendSchema)
     @blp.response(200, RequestSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
         """Extend an open request once by 1 or 2 months, with a reason (GDPR Art. 12(3)).
 
@@ -195,6 +228,7 @@ class Rejection(MethodView):
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(RejectSchema)
     @blp.response(200, RequestSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, str], request_id: str) -> dict[str, Any]:
         """Reject an open request with a reason (stored in clear: no personal data in it)."""
         state = services().subject_rights.reject(request_id, body["reason"], current_caller().actor)
@@ -207,7 +241,9 @@ class Fulfilment(MethodView):
 
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
+    @blp.doc(requestBody=RECTIFICATION_BODY)
     @blp.response(200, FulfilledSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, request_id: str) -> Any:
         """Fulfil a verified request (409 unless verified); the answer depends on its kind.
 
@@ -267,11 +303,8 @@ class Export(MethodView):
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(ExportQuerySchema, location="query")
-    @blp.response(
-        200,
-        description="The export as application/json, or with format=csv a zip of "
-        "responses.csv, consents.csv, purposes.csv and processing_history.csv",
-    )
+    @blp.doc(responses={"200": EXPORT_DOWNLOAD})
+    @blp.alt_response(409, response="CONFLICT")
     def get(self, query: dict[str, str], request_id: str) -> Response:
         """Download a completed access request's export (409 for any other request).
 
@@ -298,10 +331,25 @@ class Audit(MethodView):
     @require_role(OFFICER)
     @blp.doc(security=BEARER_SECURITY)
     @blp.arguments(AuditQuerySchema, location="query")
-    @blp.response(200, AuditListSchema)
-    def get(self, query: dict[str, str]) -> dict[str, Any]:
-        """List the audit entries about one request or one pseudonymous subject (max 1000)."""
+    @blp.response(200, AuditListSchema, headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """List audit entries a page at a time in chain order: all, or of one request or subject.
+
+        Give at most one of `request_id` and `subject_ref`. `limit` (1-1000,
+        default 100) is the page size; `next` (and the `Link` header) is the
+        address of the next page, null on the last.
+        """
+        limit = query["limit"]
         records = services().subject_rights.audit(
-            request_id=query.get("request_id"), subject_ref=query.get("subject_ref")
+            request_id=query.get("request_id"),
+            subject_ref=query.get("subject_ref"),
+            after=query.get("cursor"),
+            limit=limit + 1,
         )
-        return {"entries": [_entry(record) for record in records]}
+        cursor = None
+        if len(records) > limit:
+            records = records[:limit]
+            cursor = paging.encode("audit", [records[-1].seq])
+        address = paging.next_link(cursor)
+        body = {"entries": [_entry(record) for record in records], "next": address}
+        return body, 200, paging.link_headers(address)
