@@ -27,6 +27,7 @@ from feedbackvault.policies.loader import load_policy_set
 from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
 from feedbackvault.services.orphan_keys import OrphanKeyCollector
+from feedbackvault.services.releases import ReleaseService
 from feedbackvault.services.reporting import ReportingService
 from feedbackvault.services.retention import RetentionService
 from feedbackvault.services.subject_keys import SubjectKeys
@@ -62,6 +63,7 @@ class Services:
     tokens: TokenService
     key_rotation: KeyRotationService
     orphan_keys: OrphanKeyCollector
+    releases: ReleaseService
     reporting: ReportingService
     retention: RetentionService
     subject_rights: SubjectRightsService
@@ -83,6 +85,7 @@ class Services:
         stores = Stores(databases)
         subject_keys = SubjectKeys(provider, BlindIndex(provider.blind_index_key()), clock)
         signer = ReceiptSigner(provider.signing_key())
+        releases = ReleaseService(stores, policies, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -96,7 +99,8 @@ class Services:
             tokens=TokenService(stores, clock),
             key_rotation=KeyRotationService(stores, provider, clock),
             orphan_keys=OrphanKeyCollector(stores, clock),
-            reporting=ReportingService(stores, policies, clock),
+            releases=releases,
+            reporting=ReportingService(stores, policies, clock, releases),
             retention=RetentionService(stores, policies, clock),
             subject_rights=SubjectRightsService(stores, policies, subject_keys, clock),
         )
