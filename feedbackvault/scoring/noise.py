@@ -77,7 +77,6 @@ def _vector_mechanism(scale: float) -> Any:
     return dp.m.make_laplace(*space, scale=scale)
 
 
-
 def _label_space() -> tuple[Any, Any]:
     """Return OpenDP's domain and metric of a label-to-count map, one response per label."""
     domain = dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T=int))

@@ -70,9 +70,7 @@ def csat(histogram: Histogram, noise_variance: float = 0.0) -> Score:
     satisfied = _count_in(histogram, _CSAT_SATISFIED)
     p = satisfied / n
     weights = {value: (value in _CSAT_SATISFIED) - p for value in _scale("csat")}
-    low, high = widened(
-        wilson_interval(satisfied, n), p, _propagated(noise_variance, weights, n)
-    )
+    low, high = widened(wilson_interval(satisfied, n), p, _propagated(noise_variance, weights, n))
     low, high = max(0.0, low), min(1.0, high)
     return Score(
         metric="csat",
@@ -88,9 +86,7 @@ def ces(histogram: Histogram, noise_variance: float = 0.0) -> Score:
     scale_low, scale_high = METRIC_SCALES["ces"]
     mean = sum(value * count for value, count in histogram.items()) / n
     weights = {value: value - mean for value in _scale("ces")}
-    low, high = mean_interval(
-        histogram, noise_variance=_propagated(noise_variance, weights, n)
-    )
+    low, high = mean_interval(histogram, noise_variance=_propagated(noise_variance, weights, n))
     # The mean cannot leave the scale, so neither should its interval (n = 1 gives 1..7).
     low, high = max(float(scale_low), low), min(float(scale_high), high)
     return Score(

@@ -282,9 +282,7 @@ class ReportingService:
             unit.audit.append(at=self.clock.now(), actor=actor, action=action, details=details)
 
 
-def _key_function(
-    group_by: str | None, first: date, last: date
-) -> Callable[[DayCell], str | None]:
+def _key_function(group_by: str | None, first: date, last: date) -> Callable[[DayCell], str | None]:
     """Return the group key of a day cell inside first..last (None outside or not shown)."""
 
     def key_of(cell: DayCell) -> str | None:

@@ -146,9 +146,7 @@ class SurveySchema(ma.Schema):
         ma.fields.String(), metadata={"description": "Metrics with a released cell of n >= k"}
     )
     first_day = ma.fields.String(metadata={"description": "First released day (YYYY-MM-DD)"})
-    released_through = ma.fields.String(
-        metadata={"description": "Last released day (YYYY-MM-DD)"}
-    )
+    released_through = ma.fields.String(metadata={"description": "Last released day (YYYY-MM-DD)"})
 
 
 class SurveysSchema(ma.Schema):
