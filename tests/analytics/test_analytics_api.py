@@ -234,9 +234,7 @@ def test_scores_are_the_scoring_module_on_the_released_histograms(
     # October is closed: its month cell keeps the whole month's numbers accurate.
     insert_responses(services, SURVEY, date(2026, 10, 20), [{"nps": i % 11} for i in range(99)])
     october = {"from": "2026-10-01", "to": "2026-10-31"}
-    histogram = ok(client, analyst, "aggregates", metric="nps", **october)["groups"][0][
-        "histogram"
-    ]
+    histogram = ok(client, analyst, "aggregates", metric="nps", **october)["groups"][0]["histogram"]
     overall = ok(client, analyst, "scores", metric="nps", **october)["overall"]
     expected = score("nps", {int(v): c for v, c in histogram.items()})
     assert (overall["n"], overall["score"]) == (expected.n, expected.score)
