@@ -1,4 +1,4 @@
-"""The differencing attacks of issue 19: exact against live k-suppressed counts, near chance on releases.
+"""The differencing attacks of issue 19: exact on live k-suppressed counts, near chance on releases.
 
 Each attack runs against 60 targets, one survey each, whose NPS answer is drawn with a
 uniform prior over promoter, passive and detractor. Against live counts (the test-only

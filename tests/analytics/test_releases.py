@@ -132,7 +132,7 @@ def test_concurrent_first_queries_make_one_release(services: Services, clock: Fr
             answers.append(
                 _get(services, token, "aggregates", survey_id=SURVEY, metric="nps", group_by="day")
             )
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=first_query) for _ in range(4)]
