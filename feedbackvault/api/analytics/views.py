@@ -31,8 +31,9 @@ Analysts never see live counts. Every answer is computed from **release cells**:
 per survey, metric and closed UTC day, one noisy histogram per touchpoint cell (each
 label shown, `none` once selected, and one cell pooling everything not shown), and
 per closed month one noisy histogram of the whole survey. Every count of the scale,
-zeros included, gets independent discrete Laplace noise (OpenDP's exact sampler). A cell is made once, no
-later than the first query that needs it (or by `feedbackvault releases publish`),
+zeros included, gets independent discrete Laplace noise (OpenDP's exact sampler). A
+cell is made once, no later than the first query that needs it (or by `feedbackvault
+releases publish`),
 stored and never recomputed: withdrawal, erasure and expiry afterwards leave it as
 it is. The current UTC day is never released.
 
