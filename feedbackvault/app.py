@@ -30,6 +30,7 @@ from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
 from feedbackvault.services.maintenance import MaintenanceService
 from feedbackvault.services.orphan_keys import OrphanKeyCollector
+from feedbackvault.services.releases import ReleaseService
 from feedbackvault.services.reporting import ReportingService
 from feedbackvault.services.retention import RetentionService
 from feedbackvault.services.subject_keys import SubjectKeys
@@ -67,6 +68,7 @@ class Services:
     tokens: TokenService
     key_rotation: KeyRotationService
     orphan_keys: OrphanKeyCollector
+    releases: ReleaseService
     reporting: ReportingService
     retention: RetentionService
     subject_rights: SubjectRightsService
@@ -96,6 +98,7 @@ class Services:
         )
         retention = RetentionService(stores, policies, clock)
         orphan_keys = OrphanKeyCollector(stores, clock)
+        releases = ReleaseService(stores, policies, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -109,7 +112,8 @@ class Services:
             tokens=TokenService(stores, clock),
             key_rotation=key_rotation,
             orphan_keys=orphan_keys,
-            reporting=ReportingService(stores, policies, clock),
+            releases=releases,
+            reporting=ReportingService(stores, policies, clock, releases),
             retention=retention,
             subject_rights=SubjectRightsService(
                 stores, policies, subject_keys, clock, final_by=key_rotation.final_by

@@ -1,6 +1,16 @@
 """The `feedbackvault` command line: one module per command group, all on `main`."""
 
-from feedbackvault.cli import audit, keys, maintain, policies, retention, setup, tokens
+from feedbackvault.cli import audit, keys, maintain, policies, releases, retention, setup, tokens
 from feedbackvault.cli.root import main
 
-__all__ = ["audit", "keys", "main", "maintain", "policies", "retention", "setup", "tokens"]
+__all__ = [
+    "audit",
+    "keys",
+    "main",
+    "maintain",
+    "policies",
+    "releases",
+    "retention",
+    "setup",
+    "tokens",
+]

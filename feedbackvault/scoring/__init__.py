@@ -1,5 +1,12 @@
-"""Turn anonymised score histograms into NPS, CSAT and CES with 95% intervals, without I/O."""
+"""Turn released score histograms into NPS, CSAT and CES with 95% intervals, without I/O."""
 
+from feedbackvault.scoring.budget import BudgetSplit
+from feedbackvault.scoring.estimates import (
+    DayCell,
+    GroupEstimate,
+    estimate_groups,
+    nonnegative_counts,
+)
 from feedbackvault.scoring.histogram import (
     METRIC_SCALES,
     Histogram,
@@ -13,23 +20,39 @@ from feedbackvault.scoring.intervals import (
     mean_interval,
     wilson_interval,
 )
-from feedbackvault.scoring.noise import geometric_noise, noisy_histogram
+from feedbackvault.scoring.noise import (
+    discrete_laplace,
+    discrete_laplace_pmf,
+    discrete_laplace_variance,
+    privacy_loss,
+    select_labels,
+    selection_threshold,
+)
 from feedbackvault.scoring.scores import Score, ces, csat, nps, score
 
 __all__ = [
     "METRIC_SCALES",
     "Z95",
+    "BudgetSplit",
+    "DayCell",
+    "GroupEstimate",
     "Histogram",
     "Score",
     "ScoringError",
     "adjusted_wald_nps_interval",
     "ces",
     "csat",
-    "geometric_noise",
+    "discrete_laplace",
+    "discrete_laplace_pmf",
+    "discrete_laplace_variance",
+    "estimate_groups",
     "mean_interval",
-    "noisy_histogram",
+    "nonnegative_counts",
     "nps",
+    "privacy_loss",
     "score",
+    "select_labels",
+    "selection_threshold",
     "total",
     "validate_histogram",
     "wilson_interval",

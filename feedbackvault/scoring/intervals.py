@@ -14,8 +14,8 @@ Z95 = 1.959963984540054
 # Two-sided 95% critical values of Student's t, t(0.975; df), for df = 1..29, to four
 # decimals as printed in statistics tables (e.g. the NIST/SEMATECH e-Handbook of Statistical
 # Methods' table of t critical values). A test checks each against a numerical integral of
-# the t density. From 30 degrees of freedom on, the normal quantile is used instead (t(0.975; 30)
-# is 2.042, within 4% of z).
+# the t density. From 30 degrees of freedom on the Cornish-Fisher expansion below gives the
+# t quantile (never the normal one: t(0.975; 30) is 2.042, 4% wider than z).
 _T975 = (
     12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
     2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
@@ -57,9 +57,13 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
 
 
 def adjusted_wald_nps_interval(
-    promoters: int, detractors: int, n: int, z: float = Z95
+    promoters: int, detractors: int, n: int, z: float = Z95, noise_variance: float = 0.0
 ) -> tuple[float, float]:
-    """Return Rocks's adjusted-Wald interval for the net promoter proportion, within -1..1."""
+    """Return Rocks's adjusted-Wald interval for the net promoter proportion, within -1..1.
+
+    `noise_variance` is the variance the release's noise adds to the net proportion; it
+    is added to the sampling variance.
+    """
     _check_z(z)
     if n < 1:
         raise ScoringError("a net promoter score needs at least one response")
@@ -74,7 +78,7 @@ def adjusted_wald_nps_interval(
     net = p_promoter - p_detractor
     # The NPS is the mean of a trinomial scored +1/0/-1, whose variance is
     # E[X²] - E[X]² = p+ + p- - (p+ - p-)²; the mean of n_adj of them has that over n_adj.
-    variance = (p_promoter + p_detractor - net * net) / n_adj
+    variance = (p_promoter + p_detractor - net * net) / n_adj + _checked_variance(noise_variance)
     half_width = z * math.sqrt(variance)
     # The interval is centred on the estimate shrunk towards 0, not on the raw NPS. For n >= 2
     # it still contains the raw NPS (every split up to n = 2500 was checked, and a property
@@ -82,8 +86,15 @@ def adjusted_wald_nps_interval(
     return max(-1.0, net - half_width), min(1.0, net + half_width)
 
 
-def mean_interval(histogram: Histogram, z: float = Z95) -> tuple[float, float]:
-    """Return a t interval for the mean of the scores, unbounded when n is 1."""
+def mean_interval(
+    histogram: Histogram, z: float = Z95, noise_variance: float = 0.0
+) -> tuple[float, float]:
+    """Return a t interval for the mean of the scores, unbounded when n is 1.
+
+    The t quantile (n - 1 degrees of freedom, at every n) covers the sampling error and
+    z covers `noise_variance`, the variance the release's noise adds to the mean; the two
+    half-widths add in quadrature.
+    """
     _check_z(z)
     if any(count < 0 for count in histogram.values()):
         raise ScoringError("histogram counts must be non-negative")
@@ -100,8 +111,26 @@ def mean_interval(histogram: Histogram, z: float = Z95) -> tuple[float, float]:
     # Sample variance with Bessel's n - 1, from integer sums so the numerator is exact and
     # can never come out slightly negative: s² = (n·Σx² - (Σx)²) / (n·(n - 1)).
     variance = (n * sum_x2 - sum_x * sum_x) / (n * (n - 1))
-    half_width = _t_critical_value(n - 1, z) * math.sqrt(variance / n)
+    sampling = _t_critical_value(n - 1, z) * math.sqrt(variance / n)
+    noise = z * math.sqrt(_checked_variance(noise_variance))
+    half_width = math.hypot(sampling, noise)
     return mean - half_width, mean + half_width
+
+
+def widened(
+    interval: tuple[float, float], centre: float, noise_variance: float, z: float = Z95
+) -> tuple[float, float]:
+    """Widen an interval around its centre by the noise: each side's half-widths in quadrature."""
+    noise = z * math.sqrt(_checked_variance(noise_variance))
+    low, high = interval
+    return centre - math.hypot(centre - low, noise), centre + math.hypot(high - centre, noise)
+
+
+def _checked_variance(variance: float) -> float:
+    """Raise ScoringError unless the variance is finite and not negative."""
+    if not (math.isfinite(variance) and variance >= 0):
+        raise ScoringError(f"noise variance must be finite and not negative, not {variance!r}")
+    return variance
 
 
 def _check_z(z: float) -> None:
@@ -112,10 +141,7 @@ def _check_z(z: float) -> None:
 
 def _t_critical_value(df: int, z: float) -> float:
     """Return the Student t quantile with df degrees of freedom at the normal quantile z."""
-    if df > _LARGEST_TABLED_DF:
-        # With 30+ degrees of freedom the normal approximation is what the service promises.
-        return z
-    if z == Z95:
+    if z == Z95 and df <= _LARGEST_TABLED_DF:
         return _T975[df - 1]
     upper_tail = math.erfc(z / math.sqrt(2)) / 2  # 1 - Φ(z), without cancellation
     p = 1 - upper_tail

@@ -15,6 +15,7 @@ from feedbackvault.scoring.histogram import (
 from feedbackvault.scoring.intervals import (
     adjusted_wald_nps_interval,
     mean_interval,
+    widened,
     wilson_interval,
 )
 
@@ -41,12 +42,20 @@ class Score:
     ces_agree: float | None = None
 
 
-def nps(histogram: Histogram) -> Score:
-    """Score a 0-10 histogram as % promoters minus % detractors, in -100..100."""
+def nps(histogram: Histogram, noise_variance: float = 0.0) -> Score:
+    """Score a 0-10 histogram as % promoters minus % detractors, in -100..100.
+
+    `noise_variance` is the variance of the noise on each count (0 for exact counts); the
+    interval adds what it does to the score, to first order, to the sampling variance.
+    """
     n = _checked_total("nps", histogram)
     promoters = _count_in(histogram, _NPS_PROMOTERS)
     detractors = _count_in(histogram, _NPS_DETRACTORS)
-    low, high = adjusted_wald_nps_interval(promoters, detractors, n)
+    net = (promoters - detractors) / n
+    weights = {value: _nps_weight(value) - net for value in _scale("nps")}
+    low, high = adjusted_wald_nps_interval(
+        promoters, detractors, n, noise_variance=_propagated(noise_variance, weights, n)
+    )
     return Score(
         metric="nps",
         n=n,
@@ -55,11 +64,14 @@ def nps(histogram: Histogram) -> Score:
     )
 
 
-def csat(histogram: Histogram) -> Score:
+def csat(histogram: Histogram, noise_variance: float = 0.0) -> Score:
     """Score a 1-5 histogram as the % of responses scoring 4 or 5, in 0..100."""
     n = _checked_total("csat", histogram)
     satisfied = _count_in(histogram, _CSAT_SATISFIED)
-    low, high = wilson_interval(satisfied, n)
+    p = satisfied / n
+    weights = {value: (value in _CSAT_SATISFIED) - p for value in _scale("csat")}
+    low, high = widened(wilson_interval(satisfied, n), p, _propagated(noise_variance, weights, n))
+    low, high = max(0.0, low), min(1.0, high)
     return Score(
         metric="csat",
         n=n,
@@ -68,12 +80,13 @@ def csat(histogram: Histogram) -> Score:
     )
 
 
-def ces(histogram: Histogram) -> Score:
+def ces(histogram: Histogram, noise_variance: float = 0.0) -> Score:
     """Score a 1-7 histogram as its mean, with the % of responses scoring 5 to 7."""
     n = _checked_total("ces", histogram)
     scale_low, scale_high = METRIC_SCALES["ces"]
     mean = sum(value * count for value, count in histogram.items()) / n
-    low, high = mean_interval(histogram)
+    weights = {value: value - mean for value in _scale("ces")}
+    low, high = mean_interval(histogram, noise_variance=_propagated(noise_variance, weights, n))
     # The mean cannot leave the scale, so neither should its interval (n = 1 gives 1..7).
     low, high = max(float(scale_low), low), min(float(scale_high), high)
     return Score(
@@ -85,15 +98,42 @@ def ces(histogram: Histogram) -> Score:
     )
 
 
-_SCORERS: Mapping[str, Callable[[Histogram], Score]] = {"nps": nps, "csat": csat, "ces": ces}
+_SCORERS: Mapping[str, Callable[[Histogram, float], Score]] = {
+    "nps": nps,
+    "csat": csat,
+    "ces": ces,
+}
 
 
-def score(metric: str, histogram: Histogram) -> Score:
-    """Score a histogram with the named metric's method."""
+def score(metric: str, histogram: Histogram, noise_variance: float = 0.0) -> Score:
+    """Score a histogram with the named metric's method, noise variance per count given."""
     scorer = _SCORERS.get(metric)
     if scorer is None:
         raise ScoringError(f"unknown metric {metric!r}; expected one of {sorted(_SCORERS)}")
-    return scorer(histogram)
+    return scorer(histogram, noise_variance)
+
+
+def _scale(metric: str) -> range:
+    """Return every value of the metric's scale."""
+    low, high = METRIC_SCALES[metric]
+    return range(low, high + 1)
+
+
+def _nps_weight(value: int) -> int:
+    """Score one answer as the NPS counts it: +1 promoter, -1 detractor, 0 passive."""
+    return (value in _NPS_PROMOTERS) - (value in _NPS_DETRACTORS)
+
+
+def _propagated(noise_variance: float, weights: Mapping[int, float], n: int) -> float:
+    """Return the variance that noise on every count adds to a statistic, to first order.
+
+    A statistic Σ w(x)·c(x) / n with c(x) noised independently (variance v each, n itself
+    their sum) moves by Σ (w(x) - stat)·e(x) / n: weights already centred on the statistic
+    give a variance of v · Σ weight² / n².
+    """
+    if noise_variance == 0:
+        return 0.0
+    return noise_variance * sum(weight * weight for weight in weights.values()) / (n * n)
 
 
 def _checked_total(metric: str, histogram: Histogram) -> int:

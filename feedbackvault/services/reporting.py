@@ -1,35 +1,48 @@
-"""Release anonymised aggregates and scores to analysts: suppressed, audited, optionally noised.
+"""Answer analysts from frozen releases only: every answer is post-processing of stored cells.
 
-What disclosure control does and does not stop. Within one release, no group of fewer
-than k responses or of one shared score is shown, and nothing held back can be recovered
-by subtracting published groups from the total (domain/disclosure.py). Across releases,
-`from`/`to` are whole UTC days, so a boundary cannot be moved by a second to cut one
-response out, and grouped by day a day holding fewer than k responses is suppressed.
-What remains possible without noise: the totals of two ranges that differ by one whole
-day differ by that day's responses, so if that day holds a single response, subtracting
-the two ungrouped histograms reveals its score (a tracker attack; no per-release rule can
-stop it without remembering earlier queries). The defence is the policy's
-differential-privacy epsilon, which puts geometric noise on every released count;
-every release is audited with its parameters so such query patterns can be found.
+Analysts never see live counts (DESIGN.md, "Releases, not queries"). A query names a
+survey, a metric, an optional grouping and a window of whole UTC days; the days it needs
+are released first if no one has (services/releases.py), and the answer is computed from
+the release cells alone: day cells of the window, made consistent with the month cells of
+the months they fall in, summed per group, projected onto non-negative integers. Asking
+again, in another grouping, over another window, or before and after one more response
+(which lands on a day not yet closed) narrows no noise down. Suppression (released
+n < k) reads released numbers only. Every call is audited with its parameters.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from feedbackvault.domain.clock import Clock
-from feedbackvault.domain.disclosure import disclose, is_safe_cell
 from feedbackvault.domain.errors import ValidationFailed
 from feedbackvault.domain.purposes import PolicySet
-from feedbackvault.scoring import METRIC_SCALES, Score, noisy_histogram, score, total
-from feedbackvault.storage.aggregate_repository import GROUPINGS as GROUPINGS
+from feedbackvault.scoring import (
+    METRIC_SCALES,
+    DayCell,
+    GroupEstimate,
+    Score,
+    estimate_groups,
+    nonnegative_counts,
+    score,
+)
+from feedbackvault.services.releases import (
+    METRICS,
+    NO_LABEL,
+    NO_LABEL_KEY,
+    OTHER_LABELS,
+    ReleaseService,
+    last_closed_day,
+    policy_touchpoints,
+)
+from feedbackvault.storage.releases import DAY, MONTH, SurveyReleases
 from feedbackvault.storage.units import Stores
 
-# The only noise mechanism offered: the two-sided geometric (discrete Laplace) mechanism.
-GEOMETRIC = "geometric"
+GROUPINGS = ("touchpoint", "day", "week", "month")
+# The key of the one group of an ungrouped query (API.md).
+ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -53,16 +66,6 @@ class ReportQuery:
             errors["from"] = ["Must not be after `to`."]
         return errors
 
-    def window(self) -> tuple[datetime | None, datetime | None]:
-        """Return the range as moments: from the first day's midnight up to the day after `end`."""
-        start = datetime.combine(self.start, time.min, tzinfo=UTC) if self.start else None
-        end = (
-            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
-            if self.end
-            else None
-        )
-        return start, end
-
     def parameters(self) -> dict[str, object]:
         """Describe the query for the audit log: parameters only, never results."""
         return {
@@ -75,24 +78,17 @@ class ReportQuery:
 
 
 @dataclass(frozen=True)
-class Noise:
-    """The noise added to a release's counts and the privacy budget it spent."""
-
-    mechanism: str
-    epsilon: float
-
-
-@dataclass(frozen=True)
 class GroupCounts:
-    """A published group's histogram over the whole scale, zeros included."""
+    """A published group's released histogram over the whole scale, zeros included."""
 
     key: str
     histogram: dict[int, int]
+    noise_variance: float
 
     @property
     def n(self) -> int:
-        """Count the responses in the group."""
-        return total(self.histogram)
+        """Count the responses the release says the group holds."""
+        return sum(self.histogram.values())
 
 
 @dataclass(frozen=True)
@@ -101,9 +97,10 @@ class AggregateRelease:
 
     metric: str
     k: int
+    epsilon: float
+    released_through: date
     groups: list[GroupCounts]
     suppressed_groups: int
-    noise: Noise | None
 
 
 @dataclass(frozen=True)
@@ -120,148 +117,222 @@ class ScoreRelease:
 
     metric: str
     k: int
+    epsilon: float
+    released_through: date
     overall: Score | None
     groups: list[GroupScore]
     suppressed_groups: int
-    noise: Noise | None
+
+
+@dataclass(frozen=True)
+class SurveySummary:
+    """A released survey as analysts see it."""
+
+    survey_id: str
+    touchpoints: list[str]
+    metrics: list[str]
+    first_day: date
+    released_through: date
 
 
 class ReportingService:
-    """Answer analysts' aggregate and score queries without revealing any respondent."""
+    """Answer analysts' aggregate and score queries from releases, and audit every answer."""
 
     def __init__(
-        self,
-        stores: Stores,
-        policies: PolicySet,
-        clock: Clock,
-        rng: random.Random | None = None,
+        self, stores: Stores, policies: PolicySet, clock: Clock, releases: ReleaseService
     ) -> None:
         self.stores = stores
         self.policies = policies
         self.clock = clock
-        # Noise must be unpredictable to the analyst, so it comes from the OS, not a seed.
-        self.rng = rng or random.SystemRandom()
+        self.releases = releases
 
     @property
     def k(self) -> int:
-        """Return the minimum group size of the aggregation policy."""
+        """Return the minimum released group size of the aggregation policy."""
         return self.policies.aggregation.k
 
-    @property
-    def epsilon(self) -> float | None:
-        """Return the per-release privacy budget, or None when no noise is configured."""
-        dp = self.policies.aggregation.differential_privacy
-        return dp.epsilon if dp else None
-
     def aggregates(self, query: ReportQuery, actor: str) -> AggregateRelease:
-        """Release the histograms of the groups that pass disclosure control, and audit it."""
-        groups = self._histograms(query)
-        disclosure = disclose(groups, self.k)
-        epsilon = self.epsilon
-        # Every response lies in exactly one group, so noising each group at epsilon spends
-        # epsilon for the whole release (parallel composition).
-        published = [
-            GroupCounts(key, self._noised(histogram, epsilon))
-            for key, histogram in disclosure.published.items()
-        ]
+        """Return the released histograms of the groups whose released n reaches k."""
+        through, groups = self._groups(query, query.group_by)
+        published = [group for group in groups if group.n >= self.k]
         self._audit("aggregates.released", query, actor)
         return AggregateRelease(
             metric=query.metric,
             k=self.k,
+            epsilon=self.releases.budget.epsilon,
+            released_through=through,
             groups=published,
-            suppressed_groups=disclosure.suppressed,
-            noise=Noise(GEOMETRIC, epsilon) if epsilon else None,
+            suppressed_groups=len(groups) - len(published),
         )
 
     def scores(self, query: ReportQuery, actor: str) -> ScoreRelease:
-        """Release the overall score and the scores of the groups that pass disclosure control."""
-        groups = self._histograms(query)
-        disclosure = disclose(groups, self.k)
-        everything = _full_scale(query.metric, _sum(groups.values()))
-        epsilon = self.epsilon
-        # Each response counts in its group and in the overall: each gets half the budget,
-        # so the release as a whole spends epsilon (sequential composition). Ungrouped, the
-        # one group is the overall and is noised once.
-        share = epsilon / 2 if epsilon and query.group_by is not None else epsilon
-        overall_counts = (
-            self._noised(everything, share) if is_safe_cell(everything, self.k) else None
-        )
-        published: list[GroupScore] = []
-        suppressed = disclosure.suppressed
-        for key, histogram in disclosure.published.items():
-            counts = overall_counts if query.group_by is None else self._noised(histogram, share)
-            scored = _score_or_none(query.metric, counts)
-            if scored is None:
-                suppressed += 1  # noise emptied it; nothing to score
-            else:
-                published.append(GroupScore(key, scored))
+        """Return the released overall score and the scores of the groups that reach k."""
+        through, groups = self._groups(query, query.group_by)
+        overall_groups = groups if query.group_by is None else self._groups(query, None)[1]
+        published = [
+            GroupScore(group.key, _score(query.metric, group))
+            for group in groups
+            if group.n >= self.k
+        ]
+        overall = next((group for group in overall_groups if group.n >= self.k), None)
         self._audit("scores.released", query, actor)
         return ScoreRelease(
             metric=query.metric,
             k=self.k,
-            overall=_score_or_none(query.metric, overall_counts),
+            epsilon=self.releases.budget.epsilon,
+            released_through=through,
+            overall=_score(query.metric, overall) if overall else None,
             groups=published,
-            suppressed_groups=suppressed,
-            noise=Noise(GEOMETRIC, epsilon) if epsilon else None,
+            suppressed_groups=len(groups) - len(published),
         )
 
-    def _histograms(self, query: ReportQuery) -> dict[str, dict[int, int]]:
-        """Count each group's full-scale histogram in SQL, groups sorted by key."""
+    def surveys(self, actor: str) -> list[SurveySummary]:
+        """List the released surveys with a cell whose released n reaches k."""
+        self.releases.publish_closed_days()
+        summaries: list[SurveySummary] = []
+        listed = policy_touchpoints(self.policies)
+        with self.stores.read() as unit:
+            for state in unit.releases.surveys():
+                metrics = [
+                    metric
+                    for metric in METRICS
+                    if any(
+                        sum(cell.counts) >= self.k
+                        for level in (MONTH, DAY)
+                        for cell in unit.releases.cells(
+                            state.survey_id,
+                            metric,
+                            level,
+                            state.first_day,
+                            state.released_through,
+                        )
+                    )
+                ]
+                if not metrics:
+                    continue
+                labels = {
+                    NO_LABEL_KEY if label == NO_LABEL else label
+                    for label in unit.releases.labels(state.survey_id)
+                } | listed
+                summaries.append(
+                    SurveySummary(
+                        survey_id=state.survey_id,
+                        touchpoints=sorted(labels),
+                        metrics=metrics,
+                        first_day=state.first_day,
+                        released_through=state.released_through,
+                    )
+                )
+        with self.stores.data() as unit:
+            unit.audit.append(
+                at=self.clock.now(), actor=actor, action="surveys.listed", details={"k": self.k}
+            )
+        return summaries
+
+    def _groups(self, query: ReportQuery, group_by: str | None) -> tuple[date, list[GroupCounts]]:
+        """Release what the window needs, then estimate its groups from the cells, by key."""
         errors = query.errors()
         if errors:
             raise ValidationFailed(errors, "The aggregate query is not valid.")
-        start, end = query.window()
-        purposes = [purpose.id for purpose in self.policies if purpose.aggregate]
-        with self.stores.read() as unit:
-            rows = unit.aggregates.histograms(
-                metric=query.metric,
-                group_by=query.group_by,
-                survey_id=query.survey_id,
-                start=start,
-                end=end,
-                now=self.clock.now(),
-                purposes=purposes,
-            )
-        groups: dict[str, dict[int, int]] = {}
-        for row in rows:
-            counts = groups.setdefault(row.key, {})
-            counts[row.value] = counts.get(row.value, 0) + row.count
-        # Every value of the scale is listed, zeros included: with noise, a missing key would
-        # itself reveal that nobody chose it.
-        return {key: _full_scale(query.metric, groups[key]) for key in sorted(groups)}
+        yesterday = last_closed_day(self.clock.now())
+        through = yesterday if query.end is None else min(query.end, yesterday)
+        state = self.releases.ensure_released(query.survey_id, through)
+        if state is None:
+            return through, []
+        first = state.first_day if query.start is None else max(query.start, state.first_day)
+        last = min(through, state.released_through)
+        if first > last:
+            return through, []
+        return through, self._estimate(query.survey_id, query.metric, group_by, first, last)
 
-    def _noised(self, histogram: dict[int, int], epsilon: float | None) -> dict[int, int]:
-        """Add geometric noise at epsilon to every count, or return the counts unchanged."""
-        if epsilon is None:
-            return histogram
-        return noisy_histogram(histogram, epsilon, self.rng)
+    def _estimate(
+        self, survey_id: str, metric: str, group_by: str | None, first: date, last: date
+    ) -> list[GroupCounts]:
+        """Estimate each group's histogram over first..last from the released cells."""
+        month_start = first.replace(day=1)
+        month_end = _month_end(last)
+        with self.stores.read() as unit:
+            days = unit.releases.cells(survey_id, metric, DAY, month_start, month_end)
+            months = unit.releases.cells(survey_id, metric, MONTH, month_start, month_end)
+        budget = self.releases.budget
+        estimates = estimate_groups(
+            (DayCell(cell.period, cell.touchpoint, cell.counts) for cell in days),
+            {cell.period: cell.counts for cell in months},
+            width=_width(metric),
+            day_variance=budget.day_variance,
+            month_variance=budget.month_variance,
+            key_of=_key_function(group_by, first, last),
+        )
+        low = METRIC_SCALES[metric][0]
+        return [
+            GroupCounts(
+                key=key,
+                histogram={
+                    low + i: count for i, count in enumerate(nonnegative_counts(estimate.values))
+                },
+                noise_variance=estimate.variance,
+            )
+            for key, estimate in _ordered(estimates)
+        ]
 
     def _audit(self, action: str, query: ReportQuery, actor: str) -> None:
-        """Record the release before it is returned: no audit entry, no release."""
-        details = {**query.parameters(), "k": self.k, "epsilon": self.epsilon}
-        # Its own short write transaction: the aggregate itself ran in a read-only one, so
-        # a long analytics query never holds the write lock collectors wait on (SQLite).
+        """Record the answer before it is returned: no audit entry, no answer."""
+        details = {**query.parameters(), "k": self.k, "epsilon": self.releases.budget.epsilon}
         with self.stores.data() as unit:
             unit.audit.append(at=self.clock.now(), actor=actor, action=action, details=details)
 
 
-def _full_scale(metric: str, histogram: Mapping[int, int]) -> dict[int, int]:
-    """Return the histogram with every value of the metric's scale, zeros included."""
+def _key_function(group_by: str | None, first: date, last: date) -> Callable[[DayCell], str | None]:
+    """Return the group key of a day cell inside first..last (None outside or not shown)."""
+
+    def key_of(cell: DayCell) -> str | None:
+        if not first <= cell.day <= last:
+            return None
+        if group_by is None:
+            return ALL
+        if group_by == "touchpoint":
+            if cell.label == OTHER_LABELS:
+                return None  # labels not selected count in `all` and calendar groups only
+            return NO_LABEL_KEY if cell.label == NO_LABEL else cell.label
+        if group_by == "day":
+            return cell.day.isoformat()
+        if group_by == "week":
+            return (cell.day - timedelta(days=cell.day.weekday())).isoformat()
+        return cell.day.replace(day=1).isoformat()
+
+    return key_of
+
+
+def _ordered(estimates: dict[str, GroupEstimate]) -> list[tuple[str, GroupEstimate]]:
+    """Return the groups sorted by key (ISO dates sort by time)."""
+    return sorted(estimates.items())
+
+
+def _score(metric: str, group: GroupCounts) -> Score:
+    """Score a released group, its interval widened by the noise of its counts."""
+    return score(metric, group.histogram, group.noise_variance)
+
+
+def _width(metric: str) -> int:
+    """Return how many values the metric's scale has."""
     low, high = METRIC_SCALES[metric]
-    return {value: histogram.get(value, 0) for value in range(low, high + 1)}
+    return high - low + 1
 
 
-def _sum(histograms: Iterable[Mapping[int, int]]) -> dict[int, int]:
-    """Add histograms value by value."""
-    summed: dict[int, int] = {}
-    for histogram in histograms:
-        for value, count in histogram.items():
-            summed[value] = summed.get(value, 0) + count
-    return summed
+def _month_end(day: date) -> date:
+    """Return the last day of the day's month."""
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
 
 
-def _score_or_none(metric: str, histogram: Mapping[int, int] | None) -> Score | None:
-    """Score a released histogram; None when it is suppressed or noise left it empty."""
-    if histogram is None or total(histogram) == 0:
-        return None
-    return score(metric, histogram)
+__all__ = [
+    "ALL",
+    "GROUPINGS",
+    "AggregateRelease",
+    "GroupCounts",
+    "ReportQuery",
+    "ReportingService",
+    "ScoreRelease",
+    "SurveyReleases",
+    "SurveySummary",
+]

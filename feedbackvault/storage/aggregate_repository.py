@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     String,
+    cast,
     func,
     literal,
     literal_column,
@@ -29,6 +31,18 @@ NO_TOUCHPOINT = "(none)"
 # The key of the one group of an ungrouped query (API.md).
 ALL = "all"
 _METRIC_COLUMNS = {"nps": Response.nps, "csat": Response.csat, "ces": Response.ces}
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """How many eligible responses of one UTC day and touchpoint gave these answers."""
+
+    day: date
+    touchpoint: str | None
+    nps: int | None
+    csat: int | None
+    ces: int | None
+    count: int
 
 
 @dataclass(frozen=True)
@@ -68,35 +82,14 @@ class AggregateRepository:
             return []
         column = _METRIC_COLUMNS[metric]
         key = self._key(group_by)
-        # The consents that no longer stand are few (withdrawal also deletes its
-        # responses), so the query excludes them rather than joining every live
-        # consent. NOT IN over that small set, found through ix_consent_withdrawn and
-        # ix_consent_expires_at, is one hashed lookup per row on PostgreSQL and a
-        # small temporary index on SQLite (bench_scores.py: 2x faster than a join).
-        # Two SELECTs, not one with OR: SQLite answers an OR by scanning every consent
-        # (120 ms at 1,000,000), each half alone through its index.
-        lapsing = union_all(
-            select(Consent.id).where(Consent.withdrawn_at.is_not(None)),
-            select(Consent.id).where(Consent.expires_at <= now),
-        )
-        consent_stands = Response.consent_id.not_in(lapsing)
         query = (
             select(key.label("key"), column.label("value"), func.count().label("n"))
             .select_from(Response)
-            .where(
-                Response.survey_id == survey_id,
-                Response.purpose.in_(sorted(purposes)),
-                Response.anonymised_at.is_(None),
-                Response.created_at.is_not(None),
-                self._unindexed(Response.expires_at) > now,
-                column.is_not(None),
-                # Erasing a consent record unlinks its responses (ON DELETE SET NULL).
-                Response.consent_id.is_not(None),
-                consent_stands,
-            )
+            .where(*_eligible(survey_id, now, purposes), column.is_not(None))
             # PostgreSQL refuses a constant in GROUP BY, so the ungrouped key is only selected.
             .group_by(*([column] if group_by is None else [key, column]))
         )
+        query = query.where(self._unindexed(Response.expires_at) > now)
         if start is not None:
             query = query.where(Response.created_at >= start)
         if end is not None:
@@ -108,6 +101,87 @@ class AggregateRepository:
             HistogramCount(key=_key_text(row.key), value=int(row.value), count=int(row.n))
             for row in self.session.execute(query)
         ]
+
+    def day_counts(
+        self,
+        *,
+        survey_id: str,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        purposes: Collection[str],
+    ) -> list[DayCount]:
+        """Count eligible responses per UTC day, touchpoint and answers, in [start, end).
+
+        One scan for any number of days: a release reads its days' responses at once. The
+        eligibility is that of `histograms` at the moment `now`.
+        """
+        if not purposes:
+            return []
+        day = self._key("day") if self._dialect() == "sqlite" else cast(Response.created_at, Date)
+        query = (
+            select(
+                day.label("day"),
+                Response.touchpoint,
+                Response.nps,
+                Response.csat,
+                Response.ces,
+                func.count().label("n"),
+            )
+            .where(
+                *_eligible(survey_id, now, purposes),
+                Response.created_month >= start.date().replace(day=1),
+                Response.created_at >= start,
+                Response.created_at < end,
+            )
+            .group_by(day, Response.touchpoint, Response.nps, Response.csat, Response.ces)
+        )
+        query = query.where(self._unindexed(Response.expires_at) > now)
+        if self._dialect() == "postgresql":
+            self.session.execute(text("SET LOCAL jit = off"))
+        return [
+            DayCount(
+                day=date.fromisoformat(_key_text(row.day)),
+                touchpoint=row.touchpoint,
+                nps=row.nps,
+                csat=row.csat,
+                ces=row.ces,
+                count=int(row.n),
+            )
+            for row in self.session.execute(query)
+        ]
+
+    def first_month(self, survey_id: str, purposes: Collection[str]) -> date | None:
+        """Return the month of the survey's earliest response that is not anonymised."""
+        if not purposes:
+            return None
+        first: date | None = self.session.execute(
+            select(func.min(Response.created_month)).where(
+                Response.survey_id == survey_id,
+                Response.anonymised_at.is_(None),
+                Response.purpose.in_(sorted(purposes)),
+            )
+        ).scalar_one()
+        return first
+
+    def survey_ids(self) -> list[str]:
+        """List the surveys that hold a response not anonymised, by a loose index scan.
+
+        Each step seeks the next survey id in ix_response_aggregate (partial on
+        anonymised_at IS NULL), so the cost grows with the surveys, not the responses.
+        """
+        rows = self.session.execute(
+            text(
+                "WITH RECURSIVE s(id) AS ("
+                " SELECT MIN(survey_id) FROM response WHERE anonymised_at IS NULL"
+                " UNION ALL"
+                " SELECT (SELECT MIN(survey_id) FROM response"
+                "  WHERE anonymised_at IS NULL AND survey_id > s.id)"
+                " FROM s WHERE s.id IS NOT NULL"
+                ") SELECT id FROM s WHERE id IS NOT NULL"
+            )
+        )
+        return [str(row.id) for row in rows]
 
     def _key(self, group_by: str | None) -> ColumnElement[Any]:
         """Build the dialect's SQL expression for a group's key."""
@@ -140,6 +214,40 @@ class AggregateRepository:
     def _dialect(self) -> str:
         """Name the SQL dialect of the session's database."""
         return self.session.get_bind().dialect.name
+
+
+def _eligible(
+    survey_id: str, now: datetime, purposes: Collection[str]
+) -> list[ColumnElement[bool]]:
+    """Build the conditions of a response that may be counted at the moment `now`.
+
+    A response counts only while it is not anonymised or expired, its purpose may feed
+    aggregates, and its consent record exists (erasure removes it), stands and is
+    unexpired. Expired rows are filtered here rather than trusted to the retention
+    sweep, which may not have run yet. (Callers add the expiry test themselves,
+    through `_unindexed`, so SQLite does not walk its index.)
+    """
+    # The consents that no longer stand are few (withdrawal also deletes its
+    # responses), so the query excludes them rather than joining every live
+    # consent. NOT IN over that small set, found through ix_consent_withdrawn and
+    # ix_consent_expires_at, is one hashed lookup per row on PostgreSQL and a
+    # small temporary index on SQLite (bench_scores.py: 2x faster than a join).
+    # Two SELECTs, not one with OR: SQLite answers an OR by scanning every consent
+    # (120 ms at 1,000,000), each half alone through its index.
+    lapsing = union_all(
+        select(Consent.id).where(Consent.withdrawn_at.is_not(None)),
+        select(Consent.id).where(Consent.expires_at <= now),
+    )
+    conditions: list[ColumnElement[bool]] = [
+        Response.survey_id == survey_id,
+        Response.purpose.in_(sorted(purposes)),
+        Response.anonymised_at.is_(None),
+        Response.created_at.is_not(None),
+        # Erasure unlinks a consent record's responses (ON DELETE SET NULL).
+        Response.consent_id.is_not(None),
+        Response.consent_id.not_in(lapsing),
+    ]
+    return conditions
 
 
 def _key_text(key: object) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -260,6 +261,50 @@ class ApiToken(DataBase):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ReleaseCell(DataBase):
+    """A frozen noisy histogram of one survey, metric, touchpoint cell and closed period.
+
+    No column links it to a response or a subject; it is written once and never updated
+    (migration 0013). The primary key is what makes two concurrent releases one.
+    """
+
+    __tablename__ = "release_cell"
+    __table_args__ = WITHOUT_ROWID
+
+    survey_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # "day" or "month"; period is the day, or the month's first day.
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    # A selected label, or "(none)", "(other)" (unselected labels) or "(all)" (a month).
+    touchpoint: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Noisy count of every value of the scale, lowest first, comma-separated; may be < 0.
+    counts: Mapped[str] = mapped_column(String(200))
+    epsilon: Mapped[float] = mapped_column(Float)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReleaseSurvey(DataBase):
+    """How far a survey's releases reach: every day from first_day to released_through."""
+
+    __tablename__ = "release_survey"
+
+    survey_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    released_through: Mapped[date] = mapped_column(Date)
+
+
+class ReleaseLabel(DataBase):
+    """A touchpoint label selected privately, with the first day whose cells show it."""
+
+    __tablename__ = "release_label"
+    __table_args__ = WITHOUT_ROWID
+
+    survey_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    touchpoint: Mapped[str] = mapped_column(String(40), primary_key=True)
+    selected_on: Mapped[date] = mapped_column(Date)
+
+
 def _table(model: type[DataBase]) -> Table:
     """Return a model's Core table, for the paths that run Core statements."""
     return cast(Table, model.__table__)
@@ -273,3 +318,6 @@ ERASURE_TOMBSTONE = _table(ErasureTombstone)
 PRIVACY_REQUEST = _table(PrivacyRequest)
 AUDIT_ENTRY = _table(AuditEntry)
 AUDIT_HEAD = _table(AuditHead)
+RELEASE_CELL = _table(ReleaseCell)
+RELEASE_SURVEY = _table(ReleaseSurvey)
+RELEASE_LABEL = _table(ReleaseLabel)

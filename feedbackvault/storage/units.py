@@ -21,6 +21,7 @@ from feedbackvault.storage.driver_statements import DriverCursor, driver_cursor
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository, KeyRows
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository, PrivacyRequestRows
+from feedbackvault.storage.releases import ReleaseRepository
 from feedbackvault.storage.retention_repository import RetentionRepository
 from feedbackvault.storage.subject_data_repository import (
     CiphertextSamples,
@@ -45,6 +46,7 @@ class DataUnit:
         self.privacy = PrivacyRequestRepository(self.session)
         self.subject_data = SubjectDataRepository(self.session)
         self.aggregates = AggregateRepository(self.session)
+        self.releases = ReleaseRepository(self.session)
         self.retention = RetentionRepository(self.session)
 
     def pipelined(self) -> AbstractContextManager[None]:

@@ -33,10 +33,17 @@ def test_interval_never_leaves_the_scale() -> None:
     assert ces({7: 9, 1: 1}).ci95 == (5.04, 7.0)
 
 
-def test_large_samples_use_the_normal_quantile() -> None:
+def test_large_samples_still_use_the_t_quantile() -> None:
     # 20 twos and 20 sixes: mean 4, s² = 40·2² / 39 = 4.102564, s / √40 = 0.320256;
-    # 1.959964 · 0.320256 = 0.627690, so 3.372310 .. 4.627690.
-    assert ces({2: 20, 6: 20}).ci95 == (3.37, 4.63)
+    # t(0.975; 39) = 2.022691, · 0.320256 = 0.647779, so 3.352221 .. 4.647779 (z gave 3.37).
+    assert ces({2: 20, 6: 20}).ci95 == (3.35, 4.65)
+
+
+def test_noise_widens_the_interval() -> None:
+    exact = ces({2: 20, 6: 20})
+    noisy = ces({2: 20, 6: 20}, noise_variance=6.45)
+    assert noisy.score == exact.score
+    assert noisy.ci95[0] < exact.ci95[0] and noisy.ci95[1] > exact.ci95[1]
 
 
 def test_unanswered_questions_do_not_count() -> None:

@@ -44,38 +44,46 @@ class ReportQuerySchema(ma.Schema):
         return ReportQuery(**data)
 
 
-class NoiseSchema(ma.Schema):
-    """Differential-privacy noise added to the released counts."""
-
-    mechanism = ma.fields.String(metadata={"description": "Always `geometric`"})
-    epsilon = ma.fields.Float(metadata={"description": "Privacy budget spent by this release"})
-
-
 class GroupHistogramSchema(ma.Schema):
-    """One published group's histogram."""
+    """One published group's released histogram."""
 
     key = ma.fields.String(
         metadata={
-            "description": "Touchpoint label (`(none)` for responses without one), or the ISO "
+            "description": "Touchpoint label (`none` for responses without one), or the ISO "
             "date of the day, of the week's Monday or of the month's first day; `all` ungrouped"
         }
     )
-    n = ma.fields.Integer()
+    n = ma.fields.Integer(metadata={"description": "Sum of the released counts"})
     histogram = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.Integer(),
-        metadata={"description": "Count per score value; every value of the scale, zeros too"},
+        metadata={
+            "description": "Released count per score value; every value of the scale, zeros "
+            "too; non-negative integers"
+        },
     )
 
 
-class AggregatesSchema(ma.Schema):
-    """Histograms of the groups that passed disclosure control."""
+class _ReleaseSchema(ma.Schema):
+    """What every answer says about the releases it was computed from."""
 
     metric = ma.fields.String()
-    k = ma.fields.Integer(metadata={"description": "Minimum group size"})
+    k = ma.fields.Integer(metadata={"description": "Minimum released group size shown"})
+    epsilon = ma.fields.Float(
+        metadata={"description": "The policy's privacy budget per response and metric"}
+    )
+    released_through = ma.fields.String(
+        metadata={"description": "The last day included (YYYY-MM-DD); never today (UTC)"}
+    )
+    suppressed_groups = ma.fields.Integer(
+        metadata={"description": "Groups left out because their released n is below k"}
+    )
+
+
+class AggregatesSchema(_ReleaseSchema):
+    """Released histograms of the groups whose released size reaches k."""
+
     groups = ma.fields.List(ma.fields.Nested(GroupHistogramSchema))
-    suppressed_groups = ma.fields.Integer()
-    noise = ma.fields.Nested(NoiseSchema, metadata={"description": "Present only when noised"})
 
 
 class ScoreSchema(ma.Schema):
@@ -83,7 +91,10 @@ class ScoreSchema(ma.Schema):
 
     n = ma.fields.Integer()
     score = ma.fields.Float()
-    ci95 = ma.fields.List(ma.fields.Float(), metadata={"description": "[low, high]"})
+    ci95 = ma.fields.List(
+        ma.fields.Float(),
+        metadata={"description": "[low, high]; covers the sampling error and the noise"},
+    )
     ces_agree = ma.fields.Float(metadata={"description": "CES only: % scoring 5-7"})
 
 
@@ -93,14 +104,30 @@ class GroupScoreSchema(ScoreSchema):
     key = ma.fields.String(metadata={"description": "As in the aggregates' group keys"})
 
 
-class ScoresSchema(ma.Schema):
-    """Scores of the groups that passed disclosure control, and over all of them."""
+class ScoresSchema(_ReleaseSchema):
+    """Scores of the groups that reach k, and over all of them."""
 
-    metric = ma.fields.String()
-    k = ma.fields.Integer(metadata={"description": "Minimum group size"})
     overall = ma.fields.Nested(
         ScoreSchema, allow_none=True, metadata={"description": "null when suppressed"}
     )
     groups = ma.fields.List(ma.fields.Nested(GroupScoreSchema))
-    suppressed_groups = ma.fields.Integer()
-    noise = ma.fields.Nested(NoiseSchema, metadata={"description": "Present only when noised"})
+
+
+class SurveySchema(ma.Schema):
+    """A survey with released cells."""
+
+    survey_id = ma.fields.String()
+    touchpoints = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Labels selected or listed, only"}
+    )
+    metrics = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Metrics with a released cell of n >= k"}
+    )
+    first_day = ma.fields.String(metadata={"description": "First released day (YYYY-MM-DD)"})
+    released_through = ma.fields.String(metadata={"description": "Last released day (YYYY-MM-DD)"})
+
+
+class SurveysSchema(ma.Schema):
+    """The surveys analysts can query."""
+
+    surveys = ma.fields.List(ma.fields.Nested(SurveySchema))

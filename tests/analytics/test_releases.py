@@ -1,0 +1,148 @@
+"""Release cells: frozen once made, same bytes after a restart, one release under concurrency."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from feedbackvault.app import Services, create_app
+from feedbackvault.cli import main
+from feedbackvault.settings import Settings
+from tests.analytics.release_support import at, insert_responses
+from tests.support import FrozenClock, bearer
+
+SURVEY = "checkout-2026-q4"
+DAY = date(2026, 11, 10)
+
+
+def _cells(services: Services) -> list[tuple[object, ...]]:
+    """Return every stored cell, in key order."""
+    with services.databases.data_engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT survey_id, metric, level, period, touchpoint, counts FROM release_cell "
+                "ORDER BY survey_id, metric, level, period, touchpoint"
+            )
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def _get(services: Services, token: str, path: str, **params: str) -> bytes:
+    """Call an analytics endpoint of a freshly built app and return the raw body."""
+    client = create_app(services=services).test_client()
+    response = client.get(f"/api/v1/{path}", query_string=params, headers=bearer(token))
+    assert response.status_code == 200, response.get_json()
+    return response.get_data()
+
+
+def test_same_request_same_bytes_after_a_restart(
+    services: Services, settings: Settings, clock: FrozenClock
+) -> None:
+    insert_responses(services, SURVEY, DAY, [{"nps": i % 11, "ces": 1 + i % 7} for i in range(90)])
+    token = services.tokens.create("analyst", "analytics")
+    queries = [
+        ("scores", {"metric": "nps", "group_by": "day", "from": "2026-11-01"}),
+        ("aggregates", {"metric": "ces", "group_by": "week"}),
+        ("scores", {"metric": "ces"}),
+    ]
+    before = [_get(services, token, path, survey_id=SURVEY, **q) for path, q in queries]
+    services.databases.dispose()
+    restarted = Services.build(settings, clock=clock)
+    try:
+        after = [_get(restarted, token, path, survey_id=SURVEY, **q) for path, q in queries]
+        again = [_get(restarted, token, path, survey_id=SURVEY, **q) for path, q in queries]
+    finally:
+        restarted.databases.dispose()
+    assert (after, again) == (before, before)
+
+
+def test_released_cells_keep_responses_that_are_withdrawn_erased_or_expire(
+    services: Services, clock: FrozenClock
+) -> None:
+    ids = insert_responses(services, SURVEY, DAY, [{"nps": 10}] * 40)
+    clock.moment = at(DAY + timedelta(days=1), 9)
+    report = services.releases.publish_closed_days()
+    cells = _cells(services)
+    with services.databases.data_engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE consent SET withdrawn_at = :now WHERE id IN "
+                "(SELECT consent_id FROM response WHERE id = :id)"
+            ),
+            {"now": clock.moment.replace(tzinfo=None), "id": ids[0]},
+        )
+        connection.execute(text("DELETE FROM response WHERE id = :id"), {"id": ids[1]})
+    clock.moment = at(DAY + timedelta(days=400), 9)  # every response has expired
+    services.retention.sweep()
+    services.releases.publish_closed_days()
+    later = set(_cells(services))
+    # The days released later count nothing from the expired responses.
+    with services.databases.data_engine.connect() as connection:
+        live = connection.execute(
+            text("SELECT COUNT(*) FROM response WHERE anonymised_at IS NULL")
+        ).scalar_one()
+    # Every cell released before is still there, byte for byte, and more days came after.
+    assert (report.days > 0, set(cells) <= later, len(later) > len(cells), live) == (
+        True,
+        True,
+        True,
+        0,
+    )
+
+
+def test_publish_releases_closed_days_once_and_says_so(
+    services: Services, settings: Settings, clock: FrozenClock
+) -> None:
+    insert_responses(services, SURVEY, DAY, [{"csat": 5}] * 20)
+    first = services.releases.publish_closed_days(through=date(2026, 11, 12))
+    second = services.releases.publish_closed_days(through=date(2026, 11, 12))
+    beyond = services.releases.publish_closed_days(through=date(2030, 1, 1))
+    assert (first.through, first.days, second.days, second.cells) == (date(2026, 11, 12), 12, 0, 0)
+    # At most up to yesterday, whatever is asked.
+    assert (beyond.through, beyond.days) == (date(2026, 11, 23), 11)
+
+
+def test_publish_command(services: Services, settings: Settings, monkeypatch: object) -> None:
+    insert_responses(services, SURVEY, DAY, [{"csat": 5}] * 20)
+    env = {
+        "FEEDBACKVAULT_INSTANCE_DIR": str(settings.instance_dir),
+        "FEEDBACKVAULT_DATABASE_URL": settings.database_url,
+        "FEEDBACKVAULT_KEYSTORE_URL": settings.keystore_url,
+    }
+    result = CliRunner().invoke(main, ["releases", "publish", "--through", "2026-11-15"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "released through 2026-11-15: 15 days" in result.output
+    bad = CliRunner().invoke(main, ["releases", "publish", "--through", "2026-13-01"], env=env)
+    assert bad.exit_code == 2
+
+
+def test_concurrent_first_queries_make_one_release(services: Services, clock: FrozenClock) -> None:
+    insert_responses(services, SURVEY, DAY, [{"nps": i % 11} for i in range(60)])
+    barrier = threading.Barrier(4)
+    answers: list[bytes] = []
+    errors: list[BaseException] = []
+    token = services.tokens.create("analyst", "analytics")
+
+    def first_query() -> None:
+        try:
+            barrier.wait()
+            answers.append(
+                _get(services, token, "aggregates", survey_id=SURVEY, metric="nps", group_by="day")
+            )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=first_query) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with services.databases.data_engine.connect() as connection:
+        audits = connection.execute(
+            text("SELECT COUNT(*) FROM audit_entry WHERE action = 'releases.published'")
+        ).scalar_one()
+    # One release: one audit entry, one set of cells, and every thread got the same answer.
+    assert (errors, audits, len(set(answers)), len(answers)) == ([], 1, 1, 4)
