@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from feedbackvault import web
 from feedbackvault.api import addresses, limits, request_log, security_headers
 from feedbackvault.api import problems as problems_module
 from feedbackvault.api.analytics.views import blp as analytics_blp
@@ -26,6 +27,7 @@ from feedbackvault.crypto.signing import ReceiptSigner
 from feedbackvault.domain.clock import Clock, SystemClock
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.policies.loader import load_policy_set
+from feedbackvault.services.accounts import AccountService
 from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
 from feedbackvault.services.maintenance import MaintenanceService
@@ -73,6 +75,7 @@ class Services:
     retention: RetentionService
     subject_rights: SubjectRightsService
     maintenance: MaintenanceService
+    accounts: AccountService
     # When the KEKs in use were last found held, and whether they were (`ready`).
     _kek_check: tuple[float, bool] | None = field(default=None, repr=False)
 
@@ -119,6 +122,7 @@ class Services:
                 stores, policies, subject_keys, clock, final_by=key_rotation.final_by
             ),
             maintenance=MaintenanceService(policies, retention, orphan_keys, key_rotation),
+            accounts=AccountService(stores, clock),
         )
 
     def ready(self) -> bool:
@@ -192,4 +196,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     limits.init_app(app, settings)
     addresses.init_app(app)
     security_headers.init_app(app, settings)
+    web.init_app(app, settings, api.handle_http_exception)
     return app

@@ -30,6 +30,11 @@ DEFAULT_KEK_GRACE = "P30D"
 DEFAULT_KEK_ROTATION = "P7D"
 
 
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+# A session secret shorter than this is guessable offline from one cookie.
+MIN_SECRET_KEY_LENGTH = 32
+
+
 class SettingsError(Exception):
     """The configuration is incomplete or contradictory."""
 
@@ -54,7 +59,18 @@ class Settings:
     kek_rotation: IsoDuration = field(
         default_factory=lambda: parse_iso_duration(DEFAULT_KEK_ROTATION)
     )
+
+
+    # Signs the console's session cookies; from the environment or `instance/secret_key`.
+    secret_key: str | None = field(default=None, repr=False)
+    # Served over HTTPS (directly or behind a TLS proxy): session cookies get `Secure`.
+    tls: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Return the file `feedbackvault init` writes the session secret to."""
+        return self.instance_dir / SECRET_KEY_FILE
 
     @property
     def keys_dir(self) -> Path:
@@ -125,6 +141,16 @@ class Settings:
                 raise SettingsError(
                     f"{PREFIX}{name.upper()} must be an ISO 8601 duration like {default}"
                 ) from exc
+
+
+        secret_key = env.get(f"{PREFIX}SECRET_KEY") or _read_secret(instance_dir / SECRET_KEY_FILE)
+        if secret_key is not None and len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        tls = env.get(f"{PREFIX}TLS", "").strip().lower()
+        if tls not in ("", "0", "1", "false", "true"):
+            raise SettingsError(f"{PREFIX}TLS must be true or false")
         return cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -139,5 +165,17 @@ class Settings:
             cors_origins=tuple(o for o in origins if o),
             kek_grace=durations["kek_grace"],
             kek_rotation=durations["kek_rotation"],
+
+
+            secret_key=secret_key,
+            tls=tls in ("1", "true"),
             environ=env,
         )
+
+
+def _read_secret(path: Path) -> str | None:
+    """Read the session secret `init` wrote, or None when there is none."""
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except FileNotFoundError:
+        return None

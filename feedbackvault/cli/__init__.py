@@ -1,6 +1,16 @@
 """The `feedbackvault` command line: one module per command group, all on `main`."""
 
-from feedbackvault.cli import audit, keys, maintain, policies, releases, retention, setup, tokens
+from feedbackvault.cli import (
+    audit,
+    keys,
+    maintain,
+    policies,
+    releases,
+    retention,
+    setup,
+    tokens,
+    users,
+)
 from feedbackvault.cli.root import main
 
 __all__ = [
@@ -13,4 +23,5 @@ __all__ = [
     "retention",
     "setup",
     "tokens",
+    "users",
 ]
