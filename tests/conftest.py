@@ -41,6 +41,7 @@ collect_ignore = (
         "foundation/test_claims_wal.py",
         "foundation/test_pg_prefetch.py",
         "foundation/test_pg_plans.py",
+        "foundation/test_operator_errors_pg.py",
     ]
 )
 

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from feedbackvault.cli.errors import OperatorGroup
 from feedbackvault.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from feedbackvault.app import Services
 
 
-@click.group()
+@click.group(cls=OperatorGroup)
 @click.version_option(package_name="feedbackvault")
 def main() -> None:
     """Store consented customer feedback, encrypted per subject."""
@@ -32,12 +33,9 @@ def load_settings() -> Settings:
 def built_services() -> Iterator[Services]:
     """Compose the services for one command and dispose of their engines afterwards."""
     from feedbackvault.app import Services
-    from feedbackvault.policies.loader import PolicyError
 
-    try:
-        services = Services.build(load_settings())
-    except PolicyError as exc:
-        raise click.ClickException(f"policy error: {exc}") from exc
+    # A policy, key or database mistake is explained by OperatorGroup (cli/errors.py).
+    services = Services.build(load_settings())
     try:
         yield services
     finally:
