@@ -36,13 +36,8 @@ def keys_rotate() -> None:
 @click.option("--dry-run", is_flag=True, help="Count the orphaned subjects; destroy nothing.")
 def keys_gc(grace_minutes: int, dry_run: bool) -> None:
     """Shred data keys whose subject owns nothing (left by a submission that crashed)."""
+    from feedbackvault.services.orphan_keys import summary_line
+
     with built_services() as services:
         report = services.orphan_keys.collect(timedelta(minutes=grace_minutes), dry_run=dry_run)
-    found = f"{report.orphans} of {report.subjects_checked} keyed subjects own no data"
-    if report.dry_run:
-        click.echo(f"keys gc (dry run): {found}; nothing destroyed")
-    else:
-        click.echo(
-            f"keys gc: {found}; destroyed {report.keys_destroyed} keys and "
-            f"{report.lookups_destroyed} index entries"
-        )
+    click.echo(summary_line(report))
