@@ -47,15 +47,10 @@ from datetime import datetime
 
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
+from feedbackvault.services.sweep_limits import DEFAULT_BATCH_SIZE, MAX_SWEEP_WORKERS
 from feedbackvault.storage.retention_repository import SweptBatch
 from feedbackvault.storage.units import DataUnit, Stores
 
-# Responses per batch: large enough that per-transaction costs vanish, small
-# enough that a batch holds its row locks for about a second (measured: 2,000
-# to 20,000 sweep at the same rate, so the middle is taken).
-DEFAULT_BATCH_SIZE = 10_000
-# Sweepers one process may run side by side (each holds two pooled connections at most).
-MAX_SWEEP_WORKERS = 4
 # Queued subjects the shredder checks and shreds per transaction.
 SHRED_BATCH_SIZE = 5_000
 # How long an idle shredder waits for more (each committed batch wakes it at once).
