@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -352,3 +353,26 @@ def test_maintenance_loop_refuses_a_bad_interval(tmp_path: Path, every: str) -> 
     )
     assert done.returncode == 2 and "FEEDBACKVAULT_MAINTAIN_EVERY" in done.stderr
     assert calls(tmp_path) == []
+
+
+def test_entrypoint_with_the_real_cli_migrates_then_runs_the_command(tmp_path: Path) -> None:
+    # What `docker compose exec app feedbackvault tokens create ...` meets: an instance
+    # the entrypoint initialised. Here on SQLite, with the command as the container's CMD.
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path / "instance"),
+    }
+    command = ["feedbackvault", "tokens", "create", "--role", "collector", "--name", "web"]
+    done = subprocess.run(
+        ["sh", str(DOCKER / "entrypoint.sh"), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert "databases: data and key store migrated to the newest schema" in lines
+    assert lines[-1].startswith("fv_") and " " not in lines[-1]
