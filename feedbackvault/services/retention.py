@@ -431,7 +431,7 @@ def _dry_run_lines(report: SweepReport, policies: PolicySet) -> list[str]:
             f"first expires at {isoformat_z(report.next_expiry)}"
         )
     else:
-        lines.append("kept: no response that has not expired")
+        lines.append("kept: no stored response has yet to expire")
     lines.extend(_outliving_notes(report, policies))
     return lines
 
