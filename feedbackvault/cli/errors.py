@@ -199,6 +199,24 @@ def _database_error(error: BaseException) -> str | None:
         message = rule(text, lowered, stores)
         if message is not None:
             return message
+    if "file is not a database" in lowered:
+        files = [f"{url} ({var})" for var, url in stores if url.startswith("sqlite")]
+        return (
+            f"{' or '.join(files) or 'a SQLite URL'} points at a file that is not a SQLite "
+            "database. Correct the path in the URL (or move the file away and run "
+            f"{INIT} to create a fresh database)."
+        )
+    if "database is locked" in lowered:
+        return (
+            "the SQLite database stayed locked by another process longer than the busy "
+            "timeout (a long sweep, a backup, an open sqlite3 shell). Wait for it to finish "
+            "or stop it, then try again."
+        )
+    if "disk is full" in lowered or "no space left" in lowered or "disk full" in lowered:
+        return (
+            f"the database's disk is full ({text.split(' [SQL')[0][:120]}). Free space on "
+            "the database server or volume, then try again; nothing was half-written."
+        )
     if "read-only" in lowered or "readonly" in lowered or "permission denied" in lowered:
         return (
             f"the database refused a write ({text.split(':')[0]}): the user in {DATA_VAR} / "
@@ -289,12 +307,34 @@ def _sqlite_file(_text: str, lowered: str, stores: list[tuple[str, str]]) -> str
 
 
 def _permission(error: BaseException) -> str | None:
-    if not isinstance(error, PermissionError):
+    if not isinstance(error, OSError) or error.filename is None:
         return None
-    target = error.filename or "a file of the instance"
+    if isinstance(error, PermissionError):
+        return (
+            f"permission denied on {error.filename}: make it readable and writable by the "
+            f"user running feedbackvault, or set {PREFIX}INSTANCE_DIR to a folder that user "
+            "owns."
+        )
+    reason = (error.strerror or type(error).__name__).lower()
     return (
-        f"permission denied on {target}: make it readable and writable by the user running "
-        f"feedbackvault, or set {PREFIX}INSTANCE_DIR to a folder that user owns."
+        f"{error.filename}: {reason}. {PREFIX}INSTANCE_DIR and the keys folder in it must "
+        "be folders (not files) that the user running feedbackvault can write: correct "
+        "the path, or move what is in the way."
+    )
+
+
+def _migration_error(error: BaseException) -> str | None:
+    if type(error).__module__ != "alembic.util.exc" or type(error).__name__ != "CommandError":
+        return None
+    text = str(error)
+    if "Can't locate revision" not in text:
+        return None
+    revision = re.search(r"identified by '([^']+)'", text)
+    named = f" (revision {revision.group(1)})" if revision else ""
+    return (
+        f"a database was migrated by a newer version of feedbackvault{named} than this one "
+        "knows. Run the version that migrated it (or newer); an older one cannot use its "
+        "schema, and restoring a backup taken before that upgrade is the only way back."
     )
 
 
@@ -348,5 +388,6 @@ _RULES: tuple[Callable[[BaseException], str | None], ...] = (
     _url_error,
     _missing_driver,
     _database_error,
+    _migration_error,
     _permission,
 )

@@ -51,9 +51,10 @@ def serve(host: str, port: int, workers: int) -> None:
         behind = pending(checked.databases)  # and on databases that were never initialised
     if behind:
         raise click.ClickException(
-            f"the {' and '.join(behind)} database schema is missing or older than this "
-            "version of feedbackvault; run `feedbackvault init` (it migrates both stores "
-            "and is safe to re-run), then serve again."
+            f"the {' and '.join(behind)} database schema is missing or not at this "
+            "version of feedbackvault; run `feedbackvault init` (it creates or migrates both "
+            "stores and is safe to re-run; a schema from a newer version needs that version), "
+            "then serve again."
         )
     check_bindable(host, port)
     try:

@@ -255,7 +255,7 @@ def test_serve_refuses_an_instance_never_initialised(tmp_path: Path) -> None:
 
     FileKeyProvider.initialise(tmp_path / "keys")
     output = refused({"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path)}, "serve", "--port", "1")
-    assert "schema is missing or older" in output and "feedbackvault init" in output
+    assert "schema is missing or not at this version" in output and "feedbackvault init" in output
 
 
 def test_a_bug_still_shows_its_traceback() -> None:
@@ -263,3 +263,36 @@ def test_a_bug_still_shows_its_traceback() -> None:
 
     assert explain(ZeroDivisionError("a bug")) is None
     assert explain(RuntimeError("a bug")) is None
+
+
+def test_instance_folder_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "instance").write_text("not a folder")
+    output = refused({"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path / "instance")}, "init")
+    assert str(tmp_path / "instance") in output and "must be folders (not files)" in output
+
+
+def test_sqlite_url_at_a_file_that_is_not_a_database(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    stray = tmp_path / "notes.txt"
+    stray.write_text(
+        "this is not a database, just text that is long enough to have a header\n" * 10
+    )
+    output = refused(
+        {**cli_env, "FEEDBACKVAULT_DATABASE_URL": f"sqlite:///{stray}"}, "tokens", "list"
+    )
+    assert f"sqlite:///{stray} (FEEDBACKVAULT_DATABASE_URL)" in output
+    assert "is not a SQLite database" in output and "Correct the path" in output
+
+
+def test_init_with_an_older_feedbackvault_than_the_schema(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = {"FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path)}
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    with sqlite3.connect(tmp_path / "feedbackvault.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    output = refused(env, "init")
+    assert "migrated by a newer version of feedbackvault (revision 9999)" in output
+    serving = refused(env, "serve", "--port", "1")
+    assert "schema is missing or not at this version" in serving
