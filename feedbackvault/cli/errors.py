@@ -1,6 +1,6 @@
 """Turn an operator's mistake into one paragraph: what is wrong and what to do about it.
 
-Every command runs inside `OperatorGroup.invoke`; an exception that names a
+Every command runs inside `OperatorGroup.invoke` (cli/root.py); an exception that names a
 mistake in the set-up (a database that does not exist, a server that does not
 answer, a key file that cannot be read, a bad `FEEDBACKVAULT_*` value) becomes
 a `click.ClickException`: one paragraph on stderr and exit status 1, no
@@ -14,9 +14,6 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import click
 
 from feedbackvault.settings import PREFIX, Settings, SettingsError, describe_database
 
@@ -45,22 +42,6 @@ _CREDENTIALS = (
     "authentication failed",
     "pg_hba.conf",
 )
-
-
-class OperatorGroup(click.Group):
-    """A command group whose commands report set-up mistakes as one paragraph, not a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; explain an operator's mistake, re-raise anything else."""
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as exc:
-            message = explain(exc)
-            if message is None:
-                raise
-            raise click.ClickException(message) from exc
 
 
 def explain(exc: BaseException) -> str | None:

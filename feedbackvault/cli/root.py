@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from feedbackvault.cli.errors import OperatorGroup
-from feedbackvault.settings import Settings, SettingsError
-
 if TYPE_CHECKING:
     from feedbackvault.app import Services
+    from feedbackvault.settings import Settings
+
+
+class OperatorGroup(click.Group):
+    """A command group whose commands report set-up mistakes as one paragraph, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; explain an operator's mistake (cli/errors.py), re-raise a bug."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            from feedbackvault.cli.errors import explain
+
+            message = explain(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from exc
 
 
 @click.group(cls=OperatorGroup)
@@ -23,6 +39,8 @@ def main() -> None:
 
 def load_settings() -> Settings:
     """Read the settings from the environment, or stop with the reason."""
+    from feedbackvault.settings import Settings, SettingsError
+
     try:
         return Settings.from_env()
     except SettingsError as exc:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import socket
 from typing import Any
 
 import click
@@ -78,6 +76,9 @@ def serve(host: str, port: int, workers: int) -> None:
 
 def check_bindable(host: str, port: int) -> None:
     """Stop with the reason when host:port cannot be listened on (gunicorn would retry 5 s)."""
+    import errno
+    import socket
+
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
