@@ -26,6 +26,28 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 URL_EXAMPLE = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME or sqlite:////absolute/path.db"
 POSTGRES_DEFAULT_PORT = 5432
+TEST_PREFIX = f"{PREFIX}TEST_"
+# Every variable the service reads (the env key provider's three included); a name
+# close to one of these is most likely a typo that leaves a default in force.
+SETTING_NAMES = tuple(
+    f"{PREFIX}{name}"
+    for name in (
+        "INSTANCE_DIR",
+        "DATABASE_URL",
+        "KEYSTORE_URL",
+        "POLICIES",
+        "KEY_PROVIDER",
+        "KEK",
+        "BLIND_INDEX_KEY",
+        "RECEIPT_SIGNING_KEY",
+        "MAX_BODY_BYTES",
+        "LOG_LEVEL",
+        "RATE_LIMIT_PER_TOKEN",
+        "RATE_LIMIT_PER_ADDRESS",
+        "RATE_LIMIT_STORAGE",
+        "CORS_ORIGINS",
+    )
+)
 
 
 class SettingsError(Exception):
@@ -204,3 +226,18 @@ def describe_database(url: str) -> str:
     if identity[0] == "sqlite":
         return f"SQLite file {identity[1]}"
     return "an in-memory SQLite database"
+
+
+def misspelt_settings(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Pair each unknown FEEDBACKVAULT_* variable that looks like a setting with that setting."""
+    import difflib
+
+    found = []
+    for name in sorted(environ):
+        # FEEDBACKVAULT_TEST_*: the test suite's own variables, read by no command.
+        if not name.startswith(PREFIX) or name in SETTING_NAMES or name.startswith(TEST_PREFIX):
+            continue
+        close = difflib.get_close_matches(name, SETTING_NAMES, n=1, cutoff=0.85)
+        if close and close[0] not in environ:
+            found.append((name, close[0]))
+    return found

@@ -39,12 +39,20 @@ def main() -> None:
 
 def load_settings() -> Settings:
     """Read the settings from the environment, or stop with the reason."""
-    from feedbackvault.settings import Settings, SettingsError
+    from feedbackvault.settings import Settings, SettingsError, misspelt_settings
 
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
+    for name, meant in misspelt_settings(settings.environ):
+        # A typo leaves the default in force (SQLite for a misspelt DATABASE_URL): say so.
+        click.echo(
+            f"warning: {name} is not a setting and is ignored; did you mean {meant}? "
+            f"(it is not set, so its default is used)",
+            err=True,
+        )
+    return settings
 
 
 @contextmanager

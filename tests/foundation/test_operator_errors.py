@@ -296,3 +296,26 @@ def test_init_with_an_older_feedbackvault_than_the_schema(tmp_path: Path) -> Non
     assert "migrated by a newer version of feedbackvault (revision 9999)" in output
     serving = refused(env, "serve", "--port", "1")
     assert "schema is missing or not at this version" in serving
+
+
+def test_a_misspelt_setting_is_named_with_the_one_meant(tmp_path: Path) -> None:
+    env = {
+        "FEEDBACKVAULT_INSTANCE_DIR": str(tmp_path),
+        "FEEDBACKVAULT_DATABSE_URL": "postgresql+psycopg://postgres@db.example/fv",
+        "FEEDBACKVAULT_LOGLEVEL": "DEBUG",
+        "FEEDBACKVAULT_TEST_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
+    }
+    result = CliRunner().invoke(main, ["init"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0  # a warning, not an error: the defaults are usable
+    assert result.stderr.splitlines() == [
+        "warning: FEEDBACKVAULT_DATABSE_URL is not a setting and is ignored; did you mean "
+        "FEEDBACKVAULT_DATABASE_URL? (it is not set, so its default is used)",
+        "warning: FEEDBACKVAULT_LOGLEVEL is not a setting and is ignored; did you mean "
+        "FEEDBACKVAULT_LOG_LEVEL? (it is not set, so its default is used)",
+    ]
+
+
+def test_correctly_spelt_settings_raise_no_warning(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "FEEDBACKVAULT_LOG_LEVEL": "DEBUG", "FEEDBACKVAULT_MAX_BODY_BYTES": "1024"}
+    result = CliRunner().invoke(main, ["tokens", "list"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0 and result.stderr == ""
