@@ -55,7 +55,7 @@ def explain(exc: BaseException) -> str | None:
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """Yield the exception, the driver error SQLAlchemy wraps, and their causes."""
+    """Yield the exception, the driver error SQLAlchemy wraps, and their explicit causes."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
@@ -64,7 +64,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(error))
         yield error
-        pending.extend([getattr(error, "orig", None), error.__cause__, error.__context__])
+        pending.extend([getattr(error, "orig", None), error.__cause__])
 
 
 def _settings() -> Settings | None:
