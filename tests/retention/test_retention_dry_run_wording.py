@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from feedbackvault.app import Services
 from feedbackvault.cli import main
-from feedbackvault.services.retention import summary_lines
+from feedbackvault.services.retention import SweepReport, summary_lines
 from feedbackvault.settings import Settings
 from tests.support import FrozenClock, row_counts, stored_bytes, submission
 
@@ -76,3 +76,13 @@ def test_dry_run_with_nothing_expired_says_so_and_when_the_first_expires(
         "would shred 0 subjects left with nothing (keys and index entries destroyed)",
         "kept: 1 response not expired yet; the first expires at 2027-05-23T10:00:00Z",
     ]
+
+
+def test_a_sweep_names_the_held_subjects_it_leaves_queued(services: Services) -> None:
+    report = SweepReport(dry_run=False, subjects_queued=2)
+    lines = summary_lines(report, services.policies)
+    assert (
+        "2 subjects left with nothing were held by a submission or another sweep and stay "
+        "queued: the next sweep shreds them"
+    ) in lines
+    assert not any("would" in line for line in lines)
