@@ -96,8 +96,14 @@ def _policy_error(error: BaseException) -> str | None:
 
     if not isinstance(error, PolicyError):
         return None
+    problems = str(error)
+    if "\n" in problems:  # every problem of a directory, one per line
+        return (
+            "policy errors (fix the policy files, then check them with "
+            f"`feedbackvault policies check`):\n{problems}"
+        )
     return (
-        f"policy error: {error}. Fix the policy file and check it with "
+        f"policy error: {problems}; fix the policy file, then check it with "
         "`feedbackvault policies check`."
     )
 
