@@ -37,6 +37,7 @@ EXPECTED = [
     "bench_subject_rights.py",
     "bench_sweep.py",
     "bench_export_memory.py",
+    "bench_cli_startup.py",
 ]
 SWEEP_TARGET = 50_000
 SCORES_TARGET = 2

@@ -5,42 +5,32 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from feedbackvault import web
-from feedbackvault.api import addresses, limits, request_log, security_headers
-from feedbackvault.api import problems as problems_module
-from feedbackvault.api.analytics.views import blp as analytics_blp
-from feedbackvault.api.blueprint import Api, openapi_config
-from feedbackvault.api.collect.views import blp as collect_blp
-from feedbackvault.api.context import EXTENSION_KEY
-from feedbackvault.api.health import bp as health_bp
-from feedbackvault.api.meta.views import blp as meta_blp
-from feedbackvault.api.privacy.views import blp as privacy_blp
-from feedbackvault.crypto.blind_index import BlindIndex
-from feedbackvault.crypto.env_keys import EnvKeyProvider
-from feedbackvault.crypto.errors import KeyNotFound
 from feedbackvault.crypto.keys import FileKeyProvider, KeyProvider
-from feedbackvault.crypto.signing import ReceiptSigner
 from feedbackvault.domain.clock import Clock, SystemClock
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.policies.loader import load_policy_set
-from feedbackvault.services.accounts import AccountService
-from feedbackvault.services.collection import CollectionService
-from feedbackvault.services.key_rotation import KeyRotationService
-from feedbackvault.services.maintenance import MaintenanceService
-from feedbackvault.services.orphan_keys import OrphanKeyCollector
-from feedbackvault.services.releases import ReleaseService
-from feedbackvault.services.reporting import ReportingService
-from feedbackvault.services.retention import RetentionService
-from feedbackvault.services.subject_keys import SubjectKeys
-from feedbackvault.services.subject_rights import SubjectRightsService
-from feedbackvault.services.tokens import TokenService
 from feedbackvault.settings import Settings
-from feedbackvault.storage.database import UNAVAILABLE_ERRORS, Databases
+from feedbackvault.storage.database import Databases
 from feedbackvault.storage.units import Stores
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from feedbackvault.crypto.signing import ReceiptSigner
+    from feedbackvault.services.accounts import AccountService
+    from feedbackvault.services.collection import CollectionService
+    from feedbackvault.services.key_rotation import KeyRotationService
+    from feedbackvault.services.maintenance import MaintenanceService
+    from feedbackvault.services.orphan_keys import OrphanKeyCollector
+    from feedbackvault.services.releases import ReleaseService
+    from feedbackvault.services.reporting import ReportingService
+    from feedbackvault.services.retention import RetentionService
+    from feedbackvault.services.subject_keys import SubjectKeys
+    from feedbackvault.services.subject_rights import SubjectRightsService
+    from feedbackvault.services.tokens import TokenService
 
 logger = logging.getLogger("feedbackvault.app")
 # How long `/readyz` trusts its last look at which KEKs wrap stored data keys.
@@ -50,13 +40,21 @@ KEK_CHECK_SECONDS = 30.0
 def make_key_provider(settings: Settings) -> KeyProvider:
     """Build the configured key provider."""
     if settings.key_provider == "env":
+        from feedbackvault.crypto.env_keys import EnvKeyProvider
+
         return EnvKeyProvider(settings.environ)
     return FileKeyProvider(settings.keys_dir)
 
 
 @dataclass
 class Services:
-    """Every use case of the service, composed once per process."""
+    """Every use case of the service, composed once per process.
+
+    Settings, stores, policies and keys are built (and so checked) at once; each use
+    case is built, and its module imported, on first use. A command that lists tokens
+    then loads neither the crypto of a submission nor the sweep: the CLI starts in a
+    fraction of the time. A test may set a use case on a copy (`copy.copy`).
+    """
 
     settings: Settings
     clock: Clock
@@ -64,18 +62,6 @@ class Services:
     stores: Stores
     policies: PolicySet
     key_provider: KeyProvider
-    subject_keys: SubjectKeys
-    signer: ReceiptSigner
-    collection: CollectionService
-    tokens: TokenService
-    key_rotation: KeyRotationService
-    orphan_keys: OrphanKeyCollector
-    releases: ReleaseService
-    reporting: ReportingService
-    retention: RetentionService
-    subject_rights: SubjectRightsService
-    maintenance: MaintenanceService
-    accounts: AccountService
     # When the KEKs in use were last found held, and whether they were (`ready`).
     _kek_check: tuple[float, bool] | None = field(default=None, repr=False)
 
@@ -89,41 +75,118 @@ class Services:
         key_provider: KeyProvider | None = None,
     ) -> Services:
         """Compose the services from settings; tests may pass a clock or stores."""
-        clock = clock or SystemClock()
         policies = load_policy_set(settings.policies_dir)
         databases = databases or Databases.from_urls(settings.database_url, settings.keystore_url)
-        provider = key_provider or make_key_provider(settings)
-        stores = Stores(databases)
-        subject_keys = SubjectKeys(provider, BlindIndex(provider.blind_index_key()), clock)
-        signer = ReceiptSigner(provider.signing_key())
-        key_rotation = KeyRotationService(
-            stores, provider, clock, grace=settings.kek_grace, rotation=settings.kek_rotation
-        )
-        retention = RetentionService(stores, policies, clock)
-        orphan_keys = OrphanKeyCollector(stores, clock)
-        releases = ReleaseService(stores, policies, clock)
         return cls(
             settings=settings,
-            clock=clock,
+            clock=clock or SystemClock(),
             databases=databases,
-            stores=stores,
+            stores=Stores(databases),
             policies=policies,
-            key_provider=provider,
-            subject_keys=subject_keys,
-            signer=signer,
-            collection=CollectionService(stores, policies, subject_keys, signer, clock),
-            tokens=TokenService(stores, clock),
-            key_rotation=key_rotation,
-            orphan_keys=orphan_keys,
-            releases=releases,
-            reporting=ReportingService(stores, policies, clock, releases),
-            retention=retention,
-            subject_rights=SubjectRightsService(
-                stores, policies, subject_keys, clock, final_by=key_rotation.final_by
-            ),
-            maintenance=MaintenanceService(policies, retention, orphan_keys, key_rotation),
-            accounts=AccountService(stores, clock),
+            key_provider=key_provider or make_key_provider(settings),
         )
+
+    @cached_property
+    def subject_keys(self) -> SubjectKeys:
+        """Open and create subjects' data keys, found through the blind index."""
+        from feedbackvault.crypto.blind_index import BlindIndex
+        from feedbackvault.services.subject_keys import SubjectKeys
+
+        index = BlindIndex(self.key_provider.blind_index_key())
+        return SubjectKeys(self.key_provider, index, self.clock)
+
+    @cached_property
+    def signer(self) -> ReceiptSigner:
+        """Sign consent receipts."""
+        from feedbackvault.crypto.signing import ReceiptSigner
+
+        return ReceiptSigner(self.key_provider.signing_key())
+
+    @cached_property
+    def collection(self) -> CollectionService:
+        """Store responses and withdraw consents."""
+        from feedbackvault.services.collection import CollectionService
+
+        return CollectionService(
+            self.stores, self.policies, self.subject_keys, self.signer, self.clock
+        )
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        """Create, list, revoke and check API tokens."""
+        from feedbackvault.services.tokens import TokenService
+
+        return TokenService(self.stores, self.clock)
+
+    @cached_property
+    def key_rotation(self) -> KeyRotationService:
+        """Rotate the key-encryption key."""
+        from feedbackvault.services.key_rotation import KeyRotationService
+
+        return KeyRotationService(
+            self.stores,
+            self.key_provider,
+            self.clock,
+            grace=self.settings.kek_grace,
+            rotation=self.settings.kek_rotation,
+        )
+
+    @cached_property
+    def orphan_keys(self) -> OrphanKeyCollector:
+        """Shred keys of subjects that own no data."""
+        from feedbackvault.services.orphan_keys import OrphanKeyCollector
+
+        return OrphanKeyCollector(self.stores, self.clock)
+
+    @cached_property
+    def releases(self) -> ReleaseService:
+        """Release closed days as frozen, differentially private cells."""
+        from feedbackvault.services.releases import ReleaseService
+
+        return ReleaseService(self.stores, self.policies, self.clock)
+
+    @cached_property
+    def reporting(self) -> ReportingService:
+        """Answer analysts from the releases."""
+        from feedbackvault.services.reporting import ReportingService
+
+        return ReportingService(self.stores, self.policies, self.clock, self.releases)
+
+    @cached_property
+    def retention(self) -> RetentionService:
+        """Sweep what has expired."""
+        from feedbackvault.services.retention import RetentionService
+
+        return RetentionService(self.stores, self.policies, self.clock)
+
+    @cached_property
+    def subject_rights(self) -> SubjectRightsService:
+        """Answer data-subject requests."""
+        from feedbackvault.services.subject_rights import SubjectRightsService
+
+        return SubjectRightsService(
+            self.stores,
+            self.policies,
+            self.subject_keys,
+            self.clock,
+            final_by=self.key_rotation.final_by,
+        )
+
+    @cached_property
+    def maintenance(self) -> MaintenanceService:
+        """Run the scheduled job: sweep, key collection, KEK rotation and destruction."""
+        from feedbackvault.services.maintenance import MaintenanceService
+
+        return MaintenanceService(
+            self.policies, self.retention, self.orphan_keys, self.key_rotation
+        )
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        """Manage people's console accounts."""
+        from feedbackvault.services.accounts import AccountService
+
+        return AccountService(self.stores, self.clock)
 
     def ready(self) -> bool:
         """Tell whether the databases answer, the active key opens and every KEK in use is held."""
@@ -170,6 +233,21 @@ class Services:
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
     """Create the Flask app; nothing is built at import time."""
+    # The web framework and the views load here, not with the module: the command
+    # line composes the services from this module and has no use for them.
+    from flask import Flask
+
+    from feedbackvault import web
+    from feedbackvault.api import addresses, limits, request_log, security_headers
+    from feedbackvault.api import problems as problems_module
+    from feedbackvault.api.analytics.views import blp as analytics_blp
+    from feedbackvault.api.blueprint import Api, openapi_config
+    from feedbackvault.api.collect.views import blp as collect_blp
+    from feedbackvault.api.context import EXTENSION_KEY
+    from feedbackvault.api.health import bp as health_bp
+    from feedbackvault.api.meta.views import blp as meta_blp
+    from feedbackvault.api.privacy.views import blp as privacy_blp
+
     settings = settings or (services.settings if services else Settings.from_env())
     services = services or Services.build(settings)
     request_log.configure_logging(settings.log_level)
@@ -188,6 +266,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(analytics_blp)
     api.register_blueprint(health_bp)
     problems_module.init_app(app)
+    from feedbackvault.crypto.errors import KeyNotFound
+    from feedbackvault.storage.database import UNAVAILABLE_ERRORS
+
     # A data key wrapped under a KEK no longer held (a key store restored from too long
     # ago) cannot be served: 503 as for an unreachable store, never a 500.
     for error in (*UNAVAILABLE_ERRORS, KeyNotFound):

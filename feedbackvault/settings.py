@@ -6,8 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from limits import parse_many
+from urllib.parse import unquote, urlsplit
 
 from feedbackvault.domain.durations import IsoDuration, parse_iso_duration
 from feedbackvault.policies.loader import default_policies_dir
@@ -33,6 +32,35 @@ DEFAULT_KEK_ROTATION = "P7D"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 # A session secret shorter than this is guessable offline from one cookie.
 MIN_SECRET_KEY_LENGTH = 32
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The database URL schemes the stores are built and tested for (SQLAlchemy's names).
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+URL_EXAMPLE = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME or sqlite:////absolute/path.db"
+POSTGRES_DEFAULT_PORT = 5432
+TEST_PREFIX = f"{PREFIX}TEST_"
+# Every variable the service reads (the env key provider's three included); a name
+# close to one of these is most likely a typo that leaves a default in force.
+SETTING_NAMES = tuple(
+    f"{PREFIX}{name}"
+    for name in (
+        "INSTANCE_DIR",
+        "DATABASE_URL",
+        "KEYSTORE_URL",
+        "POLICIES",
+        "KEY_PROVIDER",
+        "KEK",
+        "BLIND_INDEX_KEY",
+        "RECEIPT_SIGNING_KEY",
+        "MAX_BODY_BYTES",
+        "LOG_LEVEL",
+        "RATE_LIMIT_PER_TOKEN",
+        "RATE_LIMIT_PER_ADDRESS",
+        "RATE_LIMIT_STORAGE",
+        "CORS_ORIGINS",
+    )
+)
 
 
 class SettingsError(Exception):
@@ -85,27 +113,45 @@ class Settings:
         default_data = f"sqlite:///{instance_dir / 'feedbackvault.db'}"
         default_keys = f"sqlite:///{instance_dir / 'keystore.db'}"
         database_url = env.get(f"{PREFIX}DATABASE_URL") or default_data
+        check_database_url(f"{PREFIX}DATABASE_URL", database_url)
         keystore_url = env.get(f"{PREFIX}KEYSTORE_URL")
         if not keystore_url:
             if not database_url.startswith("sqlite"):
                 raise SettingsError(
-                    f"{PREFIX}KEYSTORE_URL is required with a server database: the key store "
-                    "must be a separate database or schema so a data backup holds no keys"
+                    f"{PREFIX}KEYSTORE_URL is not set, and it is required with a server "
+                    "database: set it to a second database (better: on a second server) so "
+                    "that a backup of the data database holds no keys."
                 )
             keystore_url = default_keys
-        if keystore_url == database_url:
+        check_database_url(f"{PREFIX}KEYSTORE_URL", keystore_url)
+        if same_database(keystore_url, database_url):
             raise SettingsError(
-                f"{PREFIX}KEYSTORE_URL must differ from {PREFIX}DATABASE_URL: keys and "
-                "ciphertext in one database defeat crypto-shredding"
+                f"{PREFIX}KEYSTORE_URL and {PREFIX}DATABASE_URL name the same database "
+                f"({describe_database(database_url)}): keys and ciphertext in one database "
+                f"defeat crypto-shredding. Point {PREFIX}KEYSTORE_URL at a database of its "
+                "own (create it first) and run `feedbackvault init`."
             )
         key_provider = env.get(f"{PREFIX}KEY_PROVIDER", "file")
         if key_provider not in KEY_PROVIDERS:
-            raise SettingsError(f"{PREFIX}KEY_PROVIDER must be one of {', '.join(KEY_PROVIDERS)}")
+            raise SettingsError(
+                f"{PREFIX}KEY_PROVIDER is {key_provider!r}; set it to one of "
+                f"{', '.join(KEY_PROVIDERS)} (or leave it unset for file keys)."
+            )
         raw_limit = env.get(f"{PREFIX}MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))
         try:
             max_body_bytes = int(raw_limit)
-        except ValueError as exc:
-            raise SettingsError(f"{PREFIX}MAX_BODY_BYTES must be a whole number") from exc
+        except ValueError:
+            max_body_bytes = 0
+        if max_body_bytes < 1:
+            raise SettingsError(
+                f"{PREFIX}MAX_BODY_BYTES is {raw_limit!r}; set it to a whole number of bytes "
+                f"above 0 (default {DEFAULT_MAX_BODY_BYTES}) or leave it unset."
+            )
+        log_level = env.get(f"{PREFIX}LOG_LEVEL", "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(
+                f"{PREFIX}LOG_LEVEL is {log_level!r}; set it to one of {', '.join(LOG_LEVELS)}."
+            )
         limits = {
             name: env.get(f"{PREFIX}{name.upper()}") or default
             for name, default in (
@@ -114,12 +160,7 @@ class Settings:
             )
         }
         for name, value in limits.items():
-            try:
-                parse_many(value)
-            except ValueError as exc:
-                raise SettingsError(
-                    f"{PREFIX}{name.upper()} must be a rate like '600/minute'"
-                ) from exc
+            _check_rate(f"{PREFIX}{name.upper()}", value)
         storage = env.get(f"{PREFIX}RATE_LIMIT_STORAGE") or "memory://"
         if not storage.startswith(RATE_LIMIT_STORAGES):
             raise SettingsError(f"{PREFIX}RATE_LIMIT_STORAGE must be memory:// or a redis:// URL")
@@ -158,7 +199,7 @@ class Settings:
             policies_dir=Path(env.get(f"{PREFIX}POLICIES") or default_policies_dir()),
             key_provider=key_provider,
             max_body_bytes=max_body_bytes,
-            log_level=env.get(f"{PREFIX}LOG_LEVEL", "INFO").upper(),
+            log_level=log_level,
             rate_limit_per_token=limits["rate_limit_per_token"],
             rate_limit_per_address=limits["rate_limit_per_address"],
             rate_limit_storage=storage,
@@ -179,3 +220,87 @@ def _read_secret(path: Path) -> str | None:
         return path.read_text(encoding="ascii").strip() or None
     except FileNotFoundError:
         return None
+
+
+def _check_rate(name: str, value: str) -> None:
+    """Refuse a rate limit the limits package cannot parse."""
+    if value in (DEFAULT_RATE_LIMIT_PER_TOKEN, DEFAULT_RATE_LIMIT_PER_ADDRESS):
+        return  # the defaults parse; importing limits costs a command's start-up ~50 ms
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise SettingsError(
+            f"{name} is {value!r}, which is not a rate; set it like '600/minute' "
+            "(several: '10/second;600/minute')."
+        ) from None
+
+
+def check_database_url(name: str, url: str) -> None:
+    """Refuse a database URL the stores cannot use, saying what to write instead."""
+    scheme, separator, _rest = url.partition("://")
+    if not separator or not scheme:
+        raise SettingsError(f"{name} is not a database URL; write it as {URL_EXAMPLE}.")
+    if scheme in DATABASE_SCHEMES:
+        return
+    if scheme.split("+")[0] in ("postgres", "postgresql"):
+        raise SettingsError(
+            f"{name} starts with {scheme}://, a driver feedbackvault does not use; write "
+            "postgresql+psycopg://... (and install the extra: "
+            "pip install 'feedbackvault[postgres]')."
+        )
+    raise SettingsError(
+        f"{name} names a {scheme} database; feedbackvault runs on PostgreSQL or SQLite: "
+        f"write it as {URL_EXAMPLE}."
+    )
+
+
+def _database_identity(url: str) -> tuple[str, ...]:
+    """Reduce a database URL to what names the database: server and name, or the file."""
+    scheme, _, rest = url.partition("://")
+    if scheme.startswith("sqlite"):
+        path = rest.split("?", 1)[0]
+        path = path[1:] if path.startswith("/") else path
+        if path in ("", ":memory:"):
+            return ("sqlite-memory", url)
+        return ("sqlite", str(Path(unquote(path)).resolve()))
+    parts = urlsplit(url)
+    host = (parts.hostname or "localhost").lower()
+    if host in ("localhost", "::1"):
+        host = "127.0.0.1"
+    try:
+        port = parts.port or POSTGRES_DEFAULT_PORT
+    except ValueError:
+        port = -1
+    return ("postgresql", host, str(port), unquote(parts.path.lstrip("/")))
+
+
+def same_database(first: str, second: str) -> bool:
+    """Tell whether two URLs name one database, however differently they are spelled."""
+    return first == second or _database_identity(first) == _database_identity(second)
+
+
+def describe_database(url: str) -> str:
+    """Name a database for an error message: server and name, or file; never a password."""
+    identity = _database_identity(url)
+    if identity[0] == "postgresql":
+        return f"database {identity[3]!r} on {identity[1]}:{identity[2]}"
+    if identity[0] == "sqlite":
+        return f"SQLite file {identity[1]}"
+    return "an in-memory SQLite database"
+
+
+def misspelt_settings(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Pair each unknown FEEDBACKVAULT_* variable that looks like a setting with that setting."""
+    import difflib
+
+    found = []
+    for name in sorted(environ):
+        # FEEDBACKVAULT_TEST_*: the test suite's own variables, read by no command.
+        if not name.startswith(PREFIX) or name in SETTING_NAMES or name.startswith(TEST_PREFIX):
+            continue
+        close = difflib.get_close_matches(name, SETTING_NAMES, n=1, cutoff=0.85)
+        if close and close[0] not in environ:
+            found.append((name, close[0]))
+    return found

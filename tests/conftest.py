@@ -17,7 +17,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from feedbackvault.app import Services, create_app
 from feedbackvault.crypto.keys import FileKeyProvider
@@ -42,6 +43,10 @@ collect_ignore = (
         "foundation/test_pg_prefetch.py",
         "foundation/test_pg_plans.py",
         "foundation/test_pg_audit_append_only.py",
+
+
+        "foundation/test_operator_errors_pg.py",
+        "foundation/test_pg_test_setup.py",
     ]
 )
 
@@ -63,6 +68,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def admin_engine(url: str) -> Engine:
+    """Return an autocommit engine on the database of `url`, creating it when it is missing.
+
+    The run's own databases are created from this connection, so the database the URL
+    names only has to be reachable; a fresh server has none called `test`, and the
+    README's command should work there as it is.
+    """
+    base = make_url(url)
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            return engine
+    except OperationalError as exc:
+        if f'database "{base.database}" does not exist' not in str(exc):
+            raise
+    engine.dispose()
+    server = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{base.database}"'))
+    except ProgrammingError as exc:
+        if "already exists" not in str(exc):  # a parallel run created it first
+            raise
+    finally:
+        server.dispose()
+    return create_engine(base, isolation_level="AUTOCOMMIT")
+
+
 @pytest.fixture(scope="session")
 def pg_urls() -> Iterator[tuple[str, str]]:
     """Create two fresh PostgreSQL databases for this run, migrated, and drop them after."""
@@ -70,7 +103,7 @@ def pg_urls() -> Iterator[tuple[str, str]]:
     base = make_url(PG_URL)
     suffix = uuid.uuid4().hex[:10]
     names = (f"fvtest_{suffix}_data", f"fvtest_{suffix}_keys")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    admin = admin_engine(PG_URL)
     with admin.connect() as connection:
         for name in names:
             connection.execute(text(f'CREATE DATABASE "{name}"'))

@@ -57,9 +57,8 @@ def keys_destroy_retired() -> None:
 @click.option("--dry-run", is_flag=True, help="Count the orphaned subjects; destroy nothing.")
 def keys_gc(grace_minutes: int, dry_run: bool) -> None:
     """Shred data keys whose subject owns nothing (left by a submission that crashed)."""
-    from feedbackvault.services.orphan_keys import gc_line
+    from feedbackvault.services.orphan_keys import summary_line
 
     with built_services() as services:
         report = services.orphan_keys.collect(timedelta(minutes=grace_minutes), dry_run=dry_run)
-    label = "keys gc (dry run)" if report.dry_run else "keys gc"
-    click.echo(f"{label}: {gc_line(report)}")
+    click.echo(summary_line(report))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from feedbackvault.cli.root import built_services, main
-from feedbackvault.services.retention import DEFAULT_BATCH_SIZE, MAX_SWEEP_WORKERS
+from feedbackvault.services.sweep_limits import DEFAULT_BATCH_SIZE, MAX_SWEEP_WORKERS
 
 
 @main.group()

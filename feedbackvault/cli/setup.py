@@ -63,14 +63,24 @@ def _session_secret(settings: Settings) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 def serve(host: str, port: int, workers: int) -> None:
     """Run the service under gunicorn (the Flask server where gunicorn is missing)."""
     from feedbackvault.app import create_app
+    from feedbackvault.storage.migrate import pending
 
     with built_services() as checked:
         settings = checked.settings  # fail fast on bad settings, policies or keys
+        behind = pending(checked.databases)  # and on databases that were never initialised
+    if behind:
+        raise click.ClickException(
+            f"the {' and '.join(behind)} database schema is missing or not at this "
+            "version of feedbackvault; run `feedbackvault init` (it creates or migrates both "
+            "stores and is safe to re-run; a schema from a newer version needs that version), "
+            "then serve again."
+        )
+    check_bindable(host, port)
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:
@@ -91,3 +101,36 @@ def serve(host: str, port: int, workers: int) -> None:
             return create_app(settings)
 
     Server().run()
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Stop with the reason when host:port cannot be listened on (gunicorn would retry 5 s)."""
+    import errno
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise click.ClickException(
+            f"--host {host!r} is not an address of this machine; use 127.0.0.1 (this "
+            "machine only) or 0.0.0.0 (every interface)."
+        ) from None
+    family, kind, proto, _name, address = addresses[0]
+    with socket.socket(family, kind, proto) as probe:
+        # gunicorn sets SO_REUSEADDR too: a port in TIME_WAIT is free to it, and so to us.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = "another process is already listening there (`ss -ltnp` names it)"
+                fix = f"stop it, or choose another port with --port (e.g. --port {port + 1})"
+            elif exc.errno == errno.EACCES:
+                reason = "ports below 1024 need root"
+                fix = "choose a port of 1024 or above with --port, behind your proxy"
+            else:
+                reason = exc.strerror or type(exc).__name__
+                fix = "choose another --host or --port"
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {reason}. {fix[0].upper()}{fix[1:]}."
+            ) from None

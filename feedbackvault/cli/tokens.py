@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from feedbackvault.cli.root import built_services, main
-from feedbackvault.domain.clock import isoformat_z
 from feedbackvault.domain.errors import FeedbackVaultError
-from feedbackvault.services.tokens import ROLES
+from feedbackvault.domain.roles import ROLES
 
 
 @main.group()
@@ -32,6 +31,8 @@ def tokens_create(role: str, name: str) -> None:
 @tokens.command("list")
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
+    from feedbackvault.domain.clock import isoformat_z
+
     with built_services() as services:
         listed = services.tokens.list()
     for token in listed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from feedbackvault.domain.errors import Forbidden, NotFound, ValidationFailed
 from feedbackvault.domain.ids import new_id
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.domain.responses import Submission, check_submission
+from feedbackvault.domain.secret_hash import hash_secret
 from feedbackvault.services.subject_keys import IdentifierRace, OpenSubject, SubjectKeys
 from feedbackvault.storage.collection_repository import ConsentRow, ResponseRow, SubjectRow
 from feedbackvault.storage.units import Stores
@@ -71,11 +71,6 @@ class Withdrawal:
     receipt_id: str
     withdrawn_at: datetime
     responses_erased: int
-
-
-def hash_secret(secret: str) -> bytes:
-    """Hash a high-entropy secret (withdraw token, API token) for storage."""
-    return hashlib.sha256(secret.encode("utf-8")).digest()
 
 
 def seal(subject: OpenSubject, table: str, column: str, row_id: str, value: str) -> bytes:

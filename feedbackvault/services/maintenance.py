@@ -11,7 +11,7 @@ from feedbackvault.services.key_rotation import (
     destruction_lines,
     rotation_line,
 )
-from feedbackvault.services.orphan_keys import OrphanKeyCollector, gc_line
+from feedbackvault.services.orphan_keys import OrphanKeyCollector, summary_line
 from feedbackvault.services.retention import RetentionService, summary_lines
 
 ACTOR = "maintain"
@@ -61,7 +61,7 @@ class MaintenanceService:
         return summary_lines(self.retention.sweep(), self.policies)
 
     def _collect_orphans(self) -> list[str]:
-        return [gc_line(self.orphan_keys.collect(actor=ACTOR))]
+        return [summary_line(self.orphan_keys.collect(actor=ACTOR))]
 
     def _rotate_when_due(self) -> list[str]:
         rotation = self.key_rotation.rotate_when_due(actor=ACTOR)

@@ -32,6 +32,13 @@ class OrphanReport:
     keys_destroyed: int
     lookups_destroyed: int
     dry_run: bool
+    grace: timedelta = DEFAULT_GRACE
+    # A dry run's count of what the orphans own: what a real run would destroy.
+    keys_found: int = 0
+    lookups_found: int = 0
+    # Subjects (and their keys) keyed within the grace period: not checked, left alone.
+    young_subjects: int = 0
+    young_keys: int = 0
 
 
 class OrphanKeyCollector:
@@ -48,7 +55,7 @@ class OrphanKeyCollector:
         if grace < timedelta(0):
             raise ValueError("the grace period cannot be negative")
         cutoff = self.clock.now() - grace
-        checked = orphans = keys = lookups = 0
+        checked = orphans = keys = lookups = keys_found = lookups_found = 0
         after = ""
         while True:
             with self.stores.keys_read() as unit:
@@ -61,9 +68,15 @@ class OrphanKeyCollector:
                 known = unit.consents.existing_subjects(batch)
             found = [subject_id for subject_id in batch if subject_id not in known]
             orphans += len(found)
-            if found and not dry_run:
+            if found and dry_run:
+                with self.stores.keys_read() as unit:
+                    owned = unit.keys.count_keys_and_lookups(found)
+                keys_found, lookups_found = keys_found + owned[0], lookups_found + owned[1]
+            elif found:
                 destroyed = self._shred(found)
                 keys, lookups = keys + destroyed[0], lookups + destroyed[1]
+        with self.stores.keys_read() as unit:
+            young_subjects, young_keys = unit.keys.count_keyed_since(cutoff)
         if not dry_run:
             with self.stores.data() as unit:
                 unit.audit.append(
@@ -72,7 +85,18 @@ class OrphanKeyCollector:
                     action="keys.orphans_shredded",
                     details={"orphans": orphans, "keys": keys, "lookups": lookups},
                 )
-        return OrphanReport(checked, orphans, keys, lookups, dry_run)
+        return OrphanReport(
+            checked,
+            orphans,
+            keys,
+            lookups,
+            dry_run,
+            grace=grace,
+            keys_found=keys_found,
+            lookups_found=lookups_found,
+            young_subjects=young_subjects,
+            young_keys=young_keys,
+        )
 
     def _shred(self, subject_ids: list[str]) -> tuple[int, int]:
         """Destroy the keys and index entries of subjects found orphaned.
@@ -86,12 +110,47 @@ class OrphanKeyCollector:
             return unit.shred.destroy(subject_ids)
 
 
-def gc_line(report: OrphanReport) -> str:
-    """Say what a collection found and destroyed, in one line."""
-    found = f"{report.orphans} of {report.subjects_checked} keyed subjects own no data"
-    if report.dry_run:
-        return f"{found}; nothing destroyed"
-    return (
-        f"{found}; destroyed {report.keys_destroyed} keys and "
-        f"{report.lookups_destroyed} index entries"
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def describe_grace(grace: timedelta) -> str:
+    """Say a grace period in whole minutes, as `--grace-minutes` takes it."""
+    return _plural(int(grace.total_seconds() // 60), "minute")
+
+
+def summary_line(report: OrphanReport) -> str:
+    """Describe a collection for the command line, in the conditional for a dry run."""
+    grace = describe_grace(report.grace)
+    owns = "owns" if report.orphans == 1 else "own"
+    checked = (
+        f"{report.orphans:,} of {_plural(report.subjects_checked, 'keyed subject')} older "
+        f"than the grace period ({grace}) {owns} no data"
     )
+    if report.dry_run:
+        would = (
+            f"a real run would destroy {_plural(report.keys_found, 'key')} and "
+            f"{_plural(report.lookups_found, 'index entry', 'index entries')}"
+            if report.orphans
+            else "a real run would destroy nothing"
+        )
+        line = f"keys gc (dry run, nothing destroyed): {checked}: {would}."
+        if report.young_keys:
+            line += (
+                f" {_plural(report.young_keys, 'key')} of "
+                f"{_plural(report.young_subjects, 'subject')} "
+                f"{'is' if report.young_keys == 1 else 'are'} younger than {grace} and would be "
+                "left alone, since a submission may still be writing their data; run again "
+                f"after {grace} (or with a shorter --grace-minutes) to check them."
+            )
+        return line
+    line = (
+        f"keys gc: {checked}; destroyed {report.keys_destroyed} keys and "
+        f"{report.lookups_destroyed} index entries."
+    )
+    if report.young_keys:
+        line += (
+            f" Left alone: {_plural(report.young_keys, 'key')} of "
+            f"{_plural(report.young_subjects, 'subject')} younger than {grace}."
+        )
+    return line

@@ -45,17 +45,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from feedbackvault.domain.clock import Clock
+from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
+from feedbackvault.services.sweep_limits import DEFAULT_BATCH_SIZE, MAX_SWEEP_WORKERS
 from feedbackvault.storage.retention_repository import SweptBatch
 from feedbackvault.storage.units import DataUnit, Stores
 
-# Responses per batch: large enough that per-transaction costs vanish, small
-# enough that a batch holds its row locks for about a second (measured: 2,000
-# to 20,000 sweep at the same rate, so the middle is taken).
-DEFAULT_BATCH_SIZE = 10_000
-# Sweepers one process may run side by side (each holds two pooled connections at most).
-MAX_SWEEP_WORKERS = 4
 # Queued subjects the shredder checks and shreds per transaction.
 SHRED_BATCH_SIZE = 5_000
 # How long an idle shredder waits for more (each committed batch wakes it at once).
@@ -95,6 +90,12 @@ class SweepReport:
     unknown_purposes: set[str] = field(default_factory=set)
     # Live responses stored under a longer retention than the policy now gives.
     outliving_policy: dict[str, int] = field(default_factory=dict)
+    # Subjects on the shred queue: before a dry run (left by an earlier sweep that found
+    # them held), after a sweep (held by a submission or another transaction meanwhile).
+    subjects_queued: int = 0
+    # What is not swept because it has not expired: live responses and the first expiry.
+    unexpired_responses: int = 0
+    next_expiry: datetime | None = None
     batches: int = 0
     seconds: float = 0.0
 
@@ -158,6 +159,9 @@ class RetentionService:
             else:
                 self._sweep_in_turn(report, batch_size)
             report.outliving_policy = outliving.result()
+        if not dry_run:
+            with self.stores.read() as unit:
+                report.subjects_queued = unit.retention.count_queued()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -323,6 +327,8 @@ class RetentionService:
             via_consent = unit.retention.count_live_responses_under_expired_consents(now)
             consents = unit.retention.count_expired_consents(now)
             subjects = unit.retention.count_subjects_left_empty(now)
+            report.subjects_queued = unit.retention.count_queued()
+            report.unexpired_responses, report.next_expiry = unit.retention.count_unexpired(now)
         for purpose, count in (Counter(expired) + Counter(via_consent)).items():
             target = report.deleted if self.mode_of(purpose) == "delete" else report.anonymised
             target[purpose] += count
@@ -346,8 +352,9 @@ class RetentionService:
 
 
 def summary_lines(report: SweepReport, policies: PolicySet) -> list[str]:
-    """Describe a sweep report in plain lines for the command line."""
-    verb = "would be" if report.dry_run else "were"
+    """Describe a sweep report in plain lines for the command line (a dry run's conditionally)."""
+    if report.dry_run:
+        return _dry_run_lines(report, policies)
     lines: list[str] = []
     purposes = sorted({*report.deleted, *report.anonymised, *report.consents_removed})
     for purpose in purposes:
@@ -358,11 +365,79 @@ def summary_lines(report: SweepReport, policies: PolicySet) -> list[str]:
         )
     if not purposes:
         lines.append("nothing has expired")
-    lines.append(f"subjects left with nothing {verb} shredded: {report.subjects_shredded}")
+    lines.append(f"subjects left with nothing were shredded: {report.subjects_shredded}")
+    if report.subjects_queued:
+        lines.append(
+            f"{_count(report.subjects_queued, 'subject')} left with nothing "
+            f"{'was' if report.subjects_queued == 1 else 'were'} held by a submission or "
+            "another sweep and stay queued: the next sweep shreds them"
+        )
+    for purpose in sorted(report.unknown_purposes):
+        lines.append(f"note: purpose {purpose!r} is no longer in the policy; its rows were deleted")
+    lines.extend(_outliving_notes(report, policies))
+    lines.append(
+        f"{report.responses_handled} responses in {report.seconds:.2f}s "
+        f"({report.rows_per_second:,.0f} rows/s, {report.batches} batches)"
+    )
+    return lines
+
+
+def _count(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def _dry_run_lines(report: SweepReport, policies: PolicySet) -> list[str]:
+    """Say what a sweep would do now, and why it would do no more."""
+    lines = ["retention sweep (dry run, nothing changed):"]
+    purposes = sorted({*report.deleted, *report.anonymised, *report.consents_removed})
+    for purpose in purposes:
+        acts = []
+        if report.deleted[purpose]:
+            acts.append(f"delete {_count(report.deleted[purpose], 'response')}")
+        if report.anonymised[purpose]:
+            acts.append(f"anonymise {_count(report.anonymised[purpose], 'response')}")
+        consent_first = report.consent_expired_responses[purpose]
+        because = (
+            f" ({consent_first:,} of them because their consent record expires first)"
+            if consent_first
+            else ""
+        )
+        if report.consents_removed[purpose]:
+            acts.append(
+                f"remove {_count(report.consents_removed[purpose], 'expired consent record')}"
+            )
+        lines.append(f"{purpose}: would {' and '.join(acts)}{because}")
+    if not purposes:
+        lines.append("nothing has expired: a sweep now would delete and anonymise nothing")
+    queued = report.subjects_queued
+    earlier = (
+        f" ({queued:,} of them queued by an earlier sweep that found them held by a "
+        "submission; one still held then is passed over and stays queued)"
+        if queued
+        else ""
+    )
+    lines.append(
+        f"would shred {_count(report.subjects_shredded, 'subject')} left with nothing "
+        f"(keys and index entries destroyed){earlier}"
+    )
     for purpose in sorted(report.unknown_purposes):
         lines.append(
-            f"note: purpose {purpose!r} is no longer in the policy; its rows {verb} deleted"
+            f"note: purpose {purpose!r} is no longer in the policy; its expired rows would "
+            "be deleted"
         )
+    if report.unexpired_responses and report.next_expiry is not None:
+        lines.append(
+            f"kept: {_count(report.unexpired_responses, 'response')} not expired yet; the "
+            f"first expires at {isoformat_z(report.next_expiry)}"
+        )
+    else:
+        lines.append("kept: no stored response has yet to expire")
+    lines.extend(_outliving_notes(report, policies))
+    return lines
+
+
+def _outliving_notes(report: SweepReport, policies: PolicySet) -> list[str]:
+    lines = []
     for purpose, count in sorted(report.outliving_policy.items()):
         current = policies.get(purpose)
         retention = current.retention.text if current else "?"
@@ -370,10 +445,5 @@ def summary_lines(report: SweepReport, policies: PolicySet) -> list[str]:
             f"note: {count} live {purpose} responses keep the longer retention they were "
             f"stored with; the policy now says {retention} for new responses. They expire "
             "as promised at collection; erase them on request if that is too long."
-        )
-    if not report.dry_run:
-        lines.append(
-            f"{report.responses_handled} responses in {report.seconds:.2f}s "
-            f"({report.rows_per_second:,.0f} rows/s, {report.batches} batches)"
         )
     return lines

@@ -11,11 +11,11 @@ from datetime import datetime
 from feedbackvault.domain.clock import Clock
 from feedbackvault.domain.errors import Conflict, NotFound, ValidationFailed
 from feedbackvault.domain.ids import new_id
-from feedbackvault.services.collection import hash_secret
+from feedbackvault.domain.roles import ROLES
+from feedbackvault.domain.secret_hash import hash_secret
 from feedbackvault.storage.data_models import ApiToken
 from feedbackvault.storage.units import Stores
 
-ROLES = ("collector", "privacy_officer", "analyst")
 TOKEN_PREFIX = "fv_"  # noqa: S105 - a label, not a secret
 # A checked token is trusted for this long per worker process, sparing a query
 # per request; a revocation from another process takes effect within it.

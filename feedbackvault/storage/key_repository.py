@@ -273,6 +273,29 @@ class KeyRepository:
         rows = self.session.connection().execute(query)
         return [str(subject_id) for subject_id in rows.scalars()]
 
+    def count_keyed_since(self, cutoff: datetime) -> tuple[int, int]:
+        """Count the subjects whose first key is `cutoff` or younger, and all their keys."""
+        young = (
+            select(SUBJECT_KEY.c.subject_id, func.count().label("keys"))
+            .group_by(SUBJECT_KEY.c.subject_id)
+            .having(func.min(SUBJECT_KEY.c.created_at) >= cutoff)
+            .subquery()
+        )
+        query = select(func.count(), func.coalesce(func.sum(young.c["keys"]), 0))
+        subjects, keys = self.session.connection().execute(query.select_from(young)).one()
+        return int(subjects), int(keys)
+
+    def count_keys_and_lookups(self, subject_ids: Sequence[str]) -> tuple[int, int]:
+        """Count the keys and blind-index entries these subjects own."""
+        if not subject_ids:
+            return 0, 0
+        ids = list(subject_ids)
+        keys = self.session.scalar(select(func.count()).where(SUBJECT_KEY.c.subject_id.in_(ids)))
+        lookups = self.session.scalar(
+            select(func.count()).select_from(SubjectLookup).where(SubjectLookup.subject_id.in_(ids))
+        )
+        return int(keys or 0), int(lookups or 0)
+
     def keys_of(self, subject_ids: Iterable[str]) -> dict[str, SubjectKey]:
         """Return the newest wrapped key of each subject named."""
         found: dict[str, SubjectKey] = {}

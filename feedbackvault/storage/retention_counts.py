@@ -80,6 +80,12 @@ class RetentionCounts:
         )
         return {purpose: int(count) for purpose, count in self.session.execute(query)}
 
+    def count_unexpired(self, now: datetime) -> tuple[int, datetime | None]:
+        """Count the responses not expired yet, and say when the first of them expires."""
+        query = select(func.count(), func.min(Response.expires_at)).where(response_is_live(now))
+        count, first = self.session.execute(query).one()
+        return int(count or 0), first
+
     def count_subjects_left_empty(self, now: datetime) -> int:
         """Count subjects that would have nothing left once everything expired is swept."""
         consent_stands = or_(

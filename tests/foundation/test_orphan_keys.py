@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from feedbackvault.app import Services
 from feedbackvault.cli import main
+from feedbackvault.services.orphan_keys import summary_line
 from feedbackvault.settings import Settings
 from feedbackvault.storage.keystore_models import SubjectKey, SubjectLookup
 from tests.support import FrozenClock, submission
@@ -127,7 +128,11 @@ def test_cli_gc_reports_counts_and_no_identifier(
     dry = CliRunner().invoke(main, ["keys", "gc", "--dry-run"], env=env)
     real = CliRunner().invoke(main, ["keys", "gc", "--grace-minutes", "5"], env=env)
 
-    assert dry.exit_code == 0 and "1 of 1 keyed subjects own no data; nothing" in dry.output
+    assert dry.exit_code == 0 and "dry run, nothing destroyed" in dry.output
+    assert "1 of 1 keyed subject older than the grace period (60 minutes) owns no data" in (
+        dry.output
+    )
+    assert "a real run would destroy 1 key and 2 index entries." in dry.output
     assert real.exit_code == 0 and "destroyed 1 keys and 2 index entries" in real.output
     for output in (dry.output, real.output):
         assert ORPHAN_EMAIL not in output and ORPHAN_ID not in output and orphan not in output
@@ -138,3 +143,43 @@ def test_cli_gc_refuses_a_zero_grace(settings: Settings) -> None:
     env = {k: str(v) for k, v in settings.environ.items()}
     result = CliRunner().invoke(main, ["keys", "gc", "--grace-minutes", "0"], env=env)
     assert result.exit_code == 2 and "grace-minutes" in result.output
+
+
+def test_dry_run_names_the_grace_period_and_the_keys_younger_than_it(
+    settings: Settings, services: Services, clock: FrozenClock
+) -> None:
+    # 23 submissions that died between the stores a moment ago (the CLI runs on the wall
+    # clock): all inside the grace period.
+    clock.moment = datetime.now(UTC)
+    for number in range(23):
+        crash_after_the_key_store(services, f"young-{number}@example.nl", f"CUST-{number}")
+    env = {k: str(v) for k, v in settings.environ.items()}
+
+    dry = CliRunner().invoke(main, ["keys", "gc", "--dry-run"], env=env)
+
+    assert dry.exit_code == 0, dry.output
+    assert "0 of 0 keyed subjects older than the grace period (60 minutes) own no data" in (
+        dry.output
+    )
+    assert "a real run would destroy nothing." in dry.output
+    assert "23 keys of 23 subjects are younger than 60 minutes and would be left alone" in (
+        dry.output
+    )
+    assert "run again after 60 minutes (or with a shorter --grace-minutes)" in dry.output
+    assert "young-0@example.nl" not in dry.output
+
+
+def test_report_counts_young_keys_beside_the_orphans(
+    services: Services, clock: FrozenClock, orphan: str
+) -> None:
+    clock.advance(hours=2)
+    for number in range(3):
+        crash_after_the_key_store(services, f"new-{number}@example.nl", f"NEW-{number}")
+
+    dry = services.orphan_keys.collect(timedelta(hours=1), dry_run=True)
+    real = services.orphan_keys.collect(timedelta(hours=1))
+
+    assert (dry.orphans, dry.keys_found, dry.lookups_found) == (1, 1, 2)
+    assert (dry.young_subjects, dry.young_keys) == (3, 3)
+    assert (real.keys_destroyed, real.young_keys, real.keys_found) == (1, 3, 0)
+    assert summary_line(real).endswith("Left alone: 3 keys of 3 subjects younger than 60 minutes.")

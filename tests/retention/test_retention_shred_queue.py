@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
@@ -70,7 +70,9 @@ def test_response_stored_while_its_subject_is_shredded_goes_to_a_new_subject(
     collection = CollectionService(
         services.stores, services.policies, keys, services.signer, services.clock
     )
-    racing = create_app(services=dataclasses.replace(services, collection=collection)).test_client()
+    racing_services = copy.copy(services)
+    racing_services.collection = collection
+    racing = create_app(services=racing_services).test_client()
     answers = {"csat": 5, "comment": COMMENT}
     consent = {**first["consent"], "given_at": isoformat_z(clock.now() - timedelta(minutes=1))}
     second = submission(respondent=RESPONDENT, answers=answers, consent=consent)

@@ -10,7 +10,7 @@ from feedbackvault.api.auth import BEARER_SECURITY, require_role
 from feedbackvault.api.blueprint import Blueprint
 from feedbackvault.api.context import services
 from feedbackvault.api.meta.schemas import PublicKeySchema, PurposeListSchema
-from feedbackvault.services.tokens import ROLES
+from feedbackvault.domain.roles import ROLES
 
 blp = Blueprint("meta", __name__, url_prefix="/api/v1", description="Purposes and receipt keys")
 
