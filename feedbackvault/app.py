@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
+from limits.storage import Storage, storage_from_string
 
 from feedbackvault import web
 from feedbackvault.api import limits, request_log, security_headers
@@ -29,8 +30,10 @@ from feedbackvault.services.accounts import AccountService
 from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
 from feedbackvault.services.orphan_keys import OrphanKeyCollector
+from feedbackvault.services.privacy_centre import PrivacyCentreService
 from feedbackvault.services.reporting import ReportingService
 from feedbackvault.services.retention import RetentionService
+from feedbackvault.services.smtp_mailer import SmtpMailer, SmtpServer
 from feedbackvault.services.subject_keys import SubjectKeys
 from feedbackvault.services.subject_rights import SubjectRightsService
 from feedbackvault.services.tokens import TokenService
@@ -46,6 +49,15 @@ def make_key_provider(settings: Settings) -> KeyProvider:
     if settings.key_provider == "env":
         return EnvKeyProvider(settings.environ)
     return FileKeyProvider(settings.keys_dir)
+
+
+def make_mailer(settings: Settings, policies: PolicySet) -> SmtpMailer | None:
+    """Build the privacy centre's mailer, or None when no SMTP server is configured."""
+    if settings.smtp_url is None:
+        return None
+    controller = policies.controller
+    sender = settings.mail_from or (controller.contact if controller else "privacy@localhost")
+    return SmtpMailer(SmtpServer.from_url(settings.smtp_url), sender)
 
 
 @dataclass
@@ -68,6 +80,7 @@ class Services:
     retention: RetentionService
     subject_rights: SubjectRightsService
     accounts: AccountService
+    privacy_centre: PrivacyCentreService
 
     @classmethod
     def build(
@@ -86,6 +99,7 @@ class Services:
         stores = Stores(databases)
         subject_keys = SubjectKeys(provider, BlindIndex(provider.blind_index_key()), clock)
         signer = ReceiptSigner(provider.signing_key())
+        subject_rights = SubjectRightsService(stores, policies, subject_keys, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -101,8 +115,20 @@ class Services:
             orphan_keys=OrphanKeyCollector(stores, clock),
             reporting=ReportingService(stores, policies, clock),
             retention=RetentionService(stores, policies, clock),
-            subject_rights=SubjectRightsService(stores, policies, subject_keys, clock),
+            subject_rights=subject_rights,
             accounts=AccountService(stores, clock),
+            privacy_centre=PrivacyCentreService(
+                stores,
+                policies,
+                subject_keys,
+                subject_rights,
+                clock,
+                mailer=make_mailer(settings, policies),
+                public_url=settings.public_url,
+                limiter_storage=cast(Storage, storage_from_string(settings.rate_limit_storage)),
+                limit_per_address=settings.privacy_limit_per_address,
+                limit_per_client=settings.privacy_limit_per_client,
+            ),
         )
 
     def ready(self) -> bool:

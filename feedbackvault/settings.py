@@ -22,6 +22,10 @@ KEY_PROVIDERS = ("file", "env")
 DEFAULT_RATE_LIMIT_PER_TOKEN = "6000/minute"  # noqa: S105 - a rate, not a secret
 DEFAULT_RATE_LIMIT_PER_ADDRESS = "1200/minute"
 RATE_LIMIT_STORAGES = ("memory://", "redis://", "rediss://")
+# The privacy centre's request form: an address may ask a few times an hour (a lost
+# e-mail, a second kind), a client (one browser or one office's proxy) somewhat more.
+DEFAULT_PRIVACY_LIMIT_PER_ADDRESS = "3/hour"
+DEFAULT_PRIVACY_LIMIT_PER_CLIENT = "20/hour"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 # A session secret shorter than this is guessable offline from one cookie.
 MIN_SECRET_KEY_LENGTH = 32
@@ -51,6 +55,15 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     # Served over HTTPS (directly or behind a TLS proxy): session cookies get `Secure`.
     tls: bool = False
+    # The privacy centre e-mails links through this server (`smtp://host:port`); it may
+    # hold a password, so it stays out of the repr.
+    smtp_url: str | None = field(default=None, repr=False)
+    # The address people reach the service at: e-mailed links point here, never at the
+    # Host header of the request that asked for them (which an attacker chooses).
+    public_url: str | None = None
+    mail_from: str | None = None
+    privacy_limit_per_address: str = DEFAULT_PRIVACY_LIMIT_PER_ADDRESS
+    privacy_limit_per_client: str = DEFAULT_PRIVACY_LIMIT_PER_CLIENT
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -97,6 +110,8 @@ class Settings:
             for name, default in (
                 ("rate_limit_per_token", DEFAULT_RATE_LIMIT_PER_TOKEN),
                 ("rate_limit_per_address", DEFAULT_RATE_LIMIT_PER_ADDRESS),
+                ("privacy_limit_per_address", DEFAULT_PRIVACY_LIMIT_PER_ADDRESS),
+                ("privacy_limit_per_client", DEFAULT_PRIVACY_LIMIT_PER_CLIENT),
             )
         }
         for name, value in limits.items():
@@ -124,6 +139,12 @@ class Settings:
         tls = env.get(f"{PREFIX}TLS", "").strip().lower()
         if tls not in ("", "0", "1", "false", "true"):
             raise SettingsError(f"{PREFIX}TLS must be true or false")
+        smtp_url = env.get(f"{PREFIX}SMTP_URL") or None
+        if smtp_url is not None and not smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError(f"{PREFIX}SMTP_URL must look like smtp://host:port")
+        public_url = (env.get(f"{PREFIX}PUBLIC_URL") or "").rstrip("/") or None
+        if public_url is not None and not public_url.startswith(("https://", "http://")):
+            raise SettingsError(f"{PREFIX}PUBLIC_URL must look like https://feedback.example.nl")
         return cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -138,6 +159,11 @@ class Settings:
             cors_origins=tuple(o for o in origins if o),
             secret_key=secret_key,
             tls=tls in ("1", "true"),
+            smtp_url=smtp_url,
+            public_url=public_url,
+            mail_from=env.get(f"{PREFIX}MAIL_FROM") or None,
+            privacy_limit_per_address=limits["privacy_limit_per_address"],
+            privacy_limit_per_client=limits["privacy_limit_per_client"],
             environ=env,
         )
 
