@@ -92,4 +92,6 @@ class SmtpMailer:
                 smtp.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
             # smtplib's messages may quote the recipient: keep only the class name.
-            raise MailFailed(f"the mail server did not take the message ({type(exc).__name__})") from None
+            raise MailFailed(
+                f"the mail server did not take the message ({type(exc).__name__})"
+            ) from None

@@ -67,3 +67,8 @@ def csrf_of(html: str) -> str:
     match = CSRF.search(html)
     assert match, "the page has no form with a CSRF token"
     return match[1]
+
+
+def without_csrf(html: str) -> str:
+    """Blank the page's CSRF tokens (signed with a timestamp, so they differ per second)."""
+    return CSRF.sub('name="csrf_token" type="hidden" value=""', html)

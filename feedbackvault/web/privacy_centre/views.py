@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from feedbackvault.domain.errors import Forbidden, NotFound
 from feedbackvault.domain.purposes import NoticeText, Purpose
 from feedbackvault.services.privacy_centre import (
+    ACTOR,
     CONFIRM,
     DOWNLOAD,
-    ACTOR,
     LinkInvalid,
     NotAccepting,
     RateLimited,
@@ -55,7 +55,9 @@ def index() -> Page:
         latest = purpose.notice_versions[-1]
         notice = _notice_for(purpose, latest)
         text = notice.text if notice else ""
-        summary = words.notice_summary(text) if notice and notice.language == i18n.language() else None
+        # The policy's description is English; a Dutch reader gets the notice's own words.
+        in_language = notice is not None and notice.language == i18n.language()
+        summary = words.notice_summary(text) if in_language else None
         purposes.append(
             {
                 "id": purpose.id,
@@ -141,6 +143,8 @@ def receipt() -> Page:
     result = None
     if form.validate_on_submit():
         result = check_receipt(form.receipt.data or "", services().signer, services().policies)
+        # The paste may hold the withdraw token: never send it back to the page.
+        form.receipt.data = ""
     status = 422 if request.method == "POST" and result is None else 200
     return render_template(
         "privacy/receipt.html",
