@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from feedbackvault.domain.errors import Forbidden, NotFound
@@ -150,8 +151,17 @@ def receipt() -> Page:
         "privacy/receipt.html",
         form=form,
         result=result,
+        moment=_moment,
         public_key=services().signer.public_key_b64(),
     ), status
+
+
+def _moment(value: str) -> Markup | str:
+    """Show a receipt's moment as people read dates; a pasted value that is none, as given."""
+    try:
+        return i18n.when(value, with_time=True)
+    except (ValueError, OverflowError):
+        return value
 
 
 @bp.route("/request", methods=["GET", "POST"])
