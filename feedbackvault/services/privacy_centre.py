@@ -43,6 +43,10 @@ CONFIRM_VALID = timedelta(hours=24)
 DOWNLOAD_VALID = timedelta(days=7)
 CONFIRM, DOWNLOAD = "confirm", "download"
 MAX_ADDRESS_CHARS = 254
+# An address whose link was never followed is kept no longer than the link could be used.
+UNCONFIRMED_KEPT = CONFIRM_VALID + timedelta(hours=1)
+# Unconfirmed contacts forgotten per form post (bounded, so every post costs the same).
+FORGET_BATCH = 50
 CONTACT_CONTEXT = ("privacy_contact", "address_ct")
 
 
@@ -128,6 +132,7 @@ class PrivacyCentreService:
         digest = self.subject_keys.digests({"email": address})["email"]
         self._count(client, digest)
         now = self.clock.now().replace(microsecond=0)
+        self.forget_unconfirmed(now)
         contact_id = new_id(now)
         opened, key = self.subject_keys.new_key(contact_id, FIRST_DEK_VERSION)
         context = FieldContext(*CONTACT_CONTEXT, row_id=contact_id, subject_id=contact_id)
@@ -152,6 +157,13 @@ class PrivacyCentreService:
         except MailFailed:
             self._forget([contact_id])
             raise NotAccepting("The mail server did not take the message.") from None
+
+    def forget_unconfirmed(self, now: datetime) -> int:
+        """Shred the addresses of requests never confirmed (links unused for 24 hours)."""
+        with self.stores.read() as unit:
+            stale = unit.privacy_centre.unconfirmed_before(now - UNCONFIRMED_KEPT, FORGET_BATCH)
+        self._forget(stale)
+        return len(stale)
 
     def pending(self, token: str, purpose: str) -> PendingLink:
         """Tell what a link will do, without using it (mail scanners may open links)."""

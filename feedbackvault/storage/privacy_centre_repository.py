@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -64,3 +65,13 @@ class PrivacyCentreRepository:
             return set()
         query = select(PrivacyContact.id).where(PrivacyContact.id.in_(list(contact_ids)))
         return {str(contact_id) for contact_id in self.session.scalars(query)}
+
+    def unconfirmed_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Return contacts made before `cutoff` that no request was confirmed for."""
+        query = (
+            select(PrivacyContact.id)
+            .where(PrivacyContact.request_id.is_(None), PrivacyContact.created_at <= cutoff)
+            .order_by(PrivacyContact.created_at)
+            .limit(limit)
+        )
+        return [str(contact_id) for contact_id in self.session.scalars(query)]

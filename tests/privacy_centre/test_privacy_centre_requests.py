@@ -305,3 +305,27 @@ def test_without_smtp_the_form_names_the_controller_contact(
         assert "<form" not in html.split('id="main"')[1]
     finally:
         built.databases.dispose()
+
+
+def test_addresses_of_unconfirmed_requests_are_shredded_after_the_link_expires(
+    web: FlaskClient, mail: Sink, centre_services: Services, clock: FrozenClock
+) -> None:
+    ask(web, KNOWN)
+    mail.wait_for(KNOWN, 1)
+    clock.advance(hours=25)
+    ask(web, "later@example.nl")
+    with centre_services.databases.data_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM privacy_contact")).scalar() == 1
+    with centre_services.databases.keys_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM subject_key")).scalar() == 1
+
+
+def test_keys_gc_leaves_a_waiting_contact_key_alone(
+    web: FlaskClient, mail: Sink, centre_services: Services, clock: FrozenClock
+) -> None:
+    ask(web, KNOWN)
+    url = link_in(mail.wait_for(KNOWN, 1)[0], "confirm")
+    clock.advance(hours=2)
+    report = centre_services.orphan_keys.collect()
+    assert report.subjects_checked == 1 and report.orphans == 0
+    assert follow(web, url).status_code == 200
