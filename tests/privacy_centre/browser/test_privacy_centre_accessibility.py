@@ -88,3 +88,26 @@ def test_every_page_has_no_serious_or_critical_violation(
     failing = {name: found for name, found in results if found}
     assert failing == {}
     assert len(results) == 18
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_pages_fit_a_phone_without_sideways_scrolling(
+    watched: Page, site: str, screenshots: Path, lang: str
+) -> None:
+    page = watched
+    page.set_viewport_size({"width": 375, "height": 740})
+    shots = screenshots / f"phone-{lang}"
+    shots.mkdir(exist_ok=True)
+    too_wide = []
+    for name, path in [
+        ("privacy", "/privacy"),
+        ("notice", "/privacy/notices/service-improvement/2026-01"),
+        ("withdraw", "/privacy/withdraw"),
+        ("receipt", "/privacy/receipt"),
+        ("request", "/privacy/request"),
+    ]:
+        page.goto(f"{site}{path}?lang={lang}")
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+            too_wide.append(name)
+    assert too_wide == []
