@@ -329,3 +329,20 @@ def test_keys_gc_leaves_a_waiting_contact_key_alone(
     report = centre_services.orphan_keys.collect()
     assert report.subjects_checked == 1 and report.orphans == 0
     assert follow(web, url).status_code == 200
+
+
+def test_every_form_refuses_a_post_without_its_csrf_token(
+    web: FlaskClient, mail: Sink, centre_services: Services
+) -> None:
+    ask(web, KNOWN)
+    confirm = path_of(link_in(mail.wait_for(KNOWN, 1)[0], "confirm"))
+    for path, data in [
+        ("/privacy/request", {"email": KNOWN, "kind": "access"}),
+        ("/privacy/withdraw", {"receipt_id": "x", "withdraw_token": "y"}),
+        ("/privacy/receipt", {"receipt": "{}"}),
+        (confirm, {}),
+        (confirm, {"csrf_token": "forged"}),
+    ]:
+        assert web.post(path, data=data).status_code == 400, path
+    assert centre_services.subject_rights.listing(None, 10) == []
+    assert follow(web, confirm).status_code == 200  # the link was not used up
