@@ -74,8 +74,9 @@ def test_known_and_unknown_addresses_take_the_same_time_class(
             assert ask(web, f"{label}{n}@example.nl").status_code == 303
             times[label].append(time.perf_counter() - started)
     known, unknown = statistics.median(times["known"]), statistics.median(times["unknown"])
-    # Same work either way, so the medians differ by scheduling noise only.
-    assert 0.5 < known / unknown < 2.0, times
+    # Same work either way (the statement count above is the exact check), so the
+    # medians differ by scheduling noise only; an extra mail or key would double one.
+    assert 0.4 < known / unknown < 2.5, times
 
 
 def test_confirmation_creates_a_verified_request_by_email_link(
