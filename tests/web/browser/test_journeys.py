@@ -169,3 +169,19 @@ def test_the_queue_fits_a_phone_without_scrolling_the_page_sideways(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     assert re.search(r"\d{1,2} \w{3} \d{4}", page.locator("ul.plain").inner_text())
     page.screenshot(path=screenshots / "09-account-phone-en.png", full_page=True)
+
+
+def test_filtering_the_queue_swaps_the_table_in_place_and_keeps_the_address(
+    watched: Page, live_server: str, services: Services, client: FlaskClient,
+    officer: dict[str, str],
+) -> None:  # fmt: skip
+    page = watched
+    account_with_password(services, OFFICER, "privacy_officer", "Fenna de Groot")
+    access = _request(client, officer, "access")
+    erasure = _request(client, officer, "erasure")
+    log_in(page, live_server, OFFICER)
+    expect(page.locator(f'a[href="/console/requests/{access}"]')).to_be_visible()
+    page.locator("form.filters select[name=kind]").select_option("erasure")
+    expect(page.locator(f'a[href="/console/requests/{access}"]')).to_have_count(0)
+    expect(page.locator(f'a[href="/console/requests/{erasure}"]')).to_be_visible()
+    expect(page).to_have_url(re.compile(r"kind=erasure"))
