@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from feedbackvault.domain.errors import Forbidden, NotFound
+from feedbackvault.domain.errors import Conflict, Forbidden, NotFound
 from feedbackvault.domain.purposes import NoticeText, Purpose
 from feedbackvault.services.privacy_centre import (
     ACTOR,
@@ -214,7 +214,11 @@ def export(token: str) -> Page:
     form = ConfirmForm()
     try:
         if form.validate_on_submit():
-            chunks = centre.download(token)
+            try:
+                chunks = centre.download(token)
+            except (Conflict, NotFound):
+                # The request behind the link is gone or changed: the link is spent.
+                raise LinkInvalid("used") from None
             response = Response(chunks, mimetype="application/json")
             response.headers["Content-Disposition"] = f'attachment; filename="{EXPORT_FILENAME}"'
             return response
