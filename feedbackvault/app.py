@@ -6,7 +6,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from feedbackvault.crypto.keys import FileKeyProvider, KeyProvider
 from feedbackvault.domain.clock import Clock, SystemClock
@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from feedbackvault.services.key_rotation import KeyRotationService
     from feedbackvault.services.maintenance import MaintenanceService
     from feedbackvault.services.orphan_keys import OrphanKeyCollector
+    from feedbackvault.services.privacy_centre import PrivacyCentreService
     from feedbackvault.services.releases import ReleaseService
     from feedbackvault.services.reporting import ReportingService
     from feedbackvault.services.retention import RetentionService
+    from feedbackvault.services.smtp_mailer import SmtpMailer
     from feedbackvault.services.subject_keys import SubjectKeys
     from feedbackvault.services.subject_rights import SubjectRightsService
     from feedbackvault.services.tokens import TokenService
@@ -44,6 +46,17 @@ def make_key_provider(settings: Settings) -> KeyProvider:
 
         return EnvKeyProvider(settings.environ)
     return FileKeyProvider(settings.keys_dir)
+
+
+def make_mailer(settings: Settings, policies: PolicySet) -> SmtpMailer | None:
+    """Build the privacy centre's mailer, or None when no SMTP server is configured."""
+    if settings.smtp_url is None:
+        return None
+    from feedbackvault.services.smtp_mailer import SmtpMailer, SmtpServer
+
+    controller = policies.controller
+    sender = settings.mail_from or (controller.contact if controller else "privacy@localhost")
+    return SmtpMailer(SmtpServer.from_url(settings.smtp_url), sender)
 
 
 @dataclass
@@ -188,6 +201,31 @@ class Services:
 
         return AccountService(self.stores, self.clock)
 
+    @cached_property
+    def privacy_centre(self) -> PrivacyCentreService:
+        """Take respondents' requests confirmed by e-mailed links, and mail their outcome."""
+        from limits.storage import Storage, storage_from_string
+
+        from feedbackvault.services.privacy_centre import PrivacyCentreService
+
+        return PrivacyCentreService(
+            self.stores,
+            self.policies,
+            self.subject_keys,
+            self.subject_rights,
+            self.clock,
+            mailer=make_mailer(self.settings, self.policies),
+            public_url=self.settings.public_url,
+            limiter_storage=cast(Storage, storage_from_string(self.settings.rate_limit_storage)),
+            limit_per_address=self.settings.privacy_limit_per_address,
+            limit_per_client=self.settings.privacy_limit_per_client,
+        )
+
+    def subscribe_listeners(self) -> None:
+        """Build the use cases that react to others, so that no event finds nobody listening."""
+        # The privacy centre e-mails the outcome of every request that closes.
+        self.privacy_centre  # noqa: B018 - building it subscribes it
+
     def ready(self) -> bool:
         """Tell whether the databases answer, the active key opens and every KEK in use is held."""
         try:
@@ -250,6 +288,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     settings = settings or (services.settings if services else Settings.from_env())
     services = services or Services.build(settings)
+    services.subscribe_listeners()
     request_log.configure_logging(settings.log_level)
 
     app = Flask("feedbackvault")

@@ -29,6 +29,10 @@ DEFAULT_KEK_GRACE = "P30D"
 DEFAULT_KEK_ROTATION = "P7D"
 
 
+# The privacy centre's request form: an address may ask a few times an hour (a lost
+# e-mail, a second kind), a client (one browser or one office's proxy) somewhat more.
+DEFAULT_PRIVACY_LIMIT_PER_ADDRESS = "3/hour"
+DEFAULT_PRIVACY_LIMIT_PER_CLIENT = "20/hour"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 # A session secret shorter than this is guessable offline from one cookie.
 MIN_SECRET_KEY_LENGTH = 32
@@ -88,11 +92,19 @@ class Settings:
         default_factory=lambda: parse_iso_duration(DEFAULT_KEK_ROTATION)
     )
 
-
     # Signs the console's session cookies; from the environment or `instance/secret_key`.
     secret_key: str | None = field(default=None, repr=False)
     # Served over HTTPS (directly or behind a TLS proxy): session cookies get `Secure`.
     tls: bool = False
+    # The privacy centre e-mails links through this server (`smtp://host:port`); it may
+    # hold a password, so it stays out of the repr.
+    smtp_url: str | None = field(default=None, repr=False)
+    # The address people reach the service at: e-mailed links point here, never at the
+    # Host header of the request that asked for them (which an attacker chooses).
+    public_url: str | None = None
+    mail_from: str | None = None
+    privacy_limit_per_address: str = DEFAULT_PRIVACY_LIMIT_PER_ADDRESS
+    privacy_limit_per_client: str = DEFAULT_PRIVACY_LIMIT_PER_CLIENT
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -157,6 +169,8 @@ class Settings:
             for name, default in (
                 ("rate_limit_per_token", DEFAULT_RATE_LIMIT_PER_TOKEN),
                 ("rate_limit_per_address", DEFAULT_RATE_LIMIT_PER_ADDRESS),
+                ("privacy_limit_per_address", DEFAULT_PRIVACY_LIMIT_PER_ADDRESS),
+                ("privacy_limit_per_client", DEFAULT_PRIVACY_LIMIT_PER_CLIENT),
             )
         }
         for name, value in limits.items():
@@ -183,7 +197,6 @@ class Settings:
                     f"{PREFIX}{name.upper()} must be an ISO 8601 duration like {default}"
                 ) from exc
 
-
         secret_key = env.get(f"{PREFIX}SECRET_KEY") or _read_secret(instance_dir / SECRET_KEY_FILE)
         if secret_key is not None and len(secret_key) < MIN_SECRET_KEY_LENGTH:
             raise SettingsError(
@@ -192,6 +205,12 @@ class Settings:
         tls = env.get(f"{PREFIX}TLS", "").strip().lower()
         if tls not in ("", "0", "1", "false", "true"):
             raise SettingsError(f"{PREFIX}TLS must be true or false")
+        smtp_url = env.get(f"{PREFIX}SMTP_URL") or None
+        if smtp_url is not None and not smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError(f"{PREFIX}SMTP_URL must look like smtp://host:port")
+        public_url = (env.get(f"{PREFIX}PUBLIC_URL") or "").rstrip("/") or None
+        if public_url is not None and not public_url.startswith(("https://", "http://")):
+            raise SettingsError(f"{PREFIX}PUBLIC_URL must look like https://feedback.example.nl")
         return cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -206,10 +225,13 @@ class Settings:
             cors_origins=tuple(o for o in origins if o),
             kek_grace=durations["kek_grace"],
             kek_rotation=durations["kek_rotation"],
-
-
             secret_key=secret_key,
             tls=tls in ("1", "true"),
+            smtp_url=smtp_url,
+            public_url=public_url,
+            mail_from=env.get(f"{PREFIX}MAIL_FROM") or None,
+            privacy_limit_per_address=limits["privacy_limit_per_address"],
+            privacy_limit_per_client=limits["privacy_limit_per_client"],
             environ=env,
         )
 
@@ -224,7 +246,12 @@ def _read_secret(path: Path) -> str | None:
 
 def _check_rate(name: str, value: str) -> None:
     """Refuse a rate limit the limits package cannot parse."""
-    if value in (DEFAULT_RATE_LIMIT_PER_TOKEN, DEFAULT_RATE_LIMIT_PER_ADDRESS):
+    if value in (
+        DEFAULT_RATE_LIMIT_PER_TOKEN,
+        DEFAULT_RATE_LIMIT_PER_ADDRESS,
+        DEFAULT_PRIVACY_LIMIT_PER_ADDRESS,
+        DEFAULT_PRIVACY_LIMIT_PER_CLIENT,
+    ):
         return  # the defaults parse; importing limits costs a command's start-up ~50 ms
     from limits import parse_many
 

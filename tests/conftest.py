@@ -43,8 +43,6 @@ collect_ignore = (
         "foundation/test_pg_prefetch.py",
         "foundation/test_pg_plans.py",
         "foundation/test_pg_audit_append_only.py",
-
-
         "foundation/test_operator_errors_pg.py",
         "foundation/test_pg_test_setup.py",
     ]

@@ -39,8 +39,8 @@ RESPONSE_COLUMNS = (
     "comment", "email", "name", "customer_id", "created_at", "expires_at",
 )  # fmt: skip
 CONSENT_COLUMNS = (
-    "receipt_id", "purpose", "notice_version", "given_at", "recorded_at", "expires_at",
-    "withdrawn_at", "signature",
+    "receipt_id", "purpose", "notice_version", "notice_sha256", "given_at", "recorded_at",
+    "expires_at", "withdrawn_at", "signature",
 )  # fmt: skip
 HISTORY_COLUMNS = ("seq", "at", "actor", "action", "subject_ref", "request_id", "details", "hash")
 PURPOSE_COLUMNS = (
@@ -319,6 +319,7 @@ def _consent(row: ExportedRow) -> Row_:
         "receipt_id": row["id"],
         "purpose": row["purpose"],
         "notice_version": row["notice_version"],
+        "notice_sha256": row["notice_sha256"],
         "given_at": _iso(row["given_at"]),
         "recorded_at": _iso(row["recorded_at"]),
         "expires_at": _iso(row["expires_at"]),

@@ -39,6 +39,8 @@ class Receipt:
     receipt_id: str
     purpose: str
     notice_version: str
+    # SHA-256 (hex) of the exact notice text shown: the receipt proves what was agreed to.
+    notice_sha256: str
     given_at: str
     recorded_at: str
     withdraw_token: str = field(repr=False)
@@ -50,6 +52,7 @@ class Receipt:
             "receipt_id": self.receipt_id,
             "purpose": self.purpose,
             "notice_version": self.notice_version,
+            "notice_sha256": self.notice_sha256,
             "given_at": self.given_at,
             "recorded_at": self.recorded_at,
         }
@@ -105,7 +108,11 @@ class CollectionService:
         personal = submission.personal_fields()
         response_id, consent_id = new_id(now), new_id(now)
         withdraw_token = secrets.token_urlsafe(32)
-        receipt = self._sign(consent_id, submission, now, withdraw_token)
+        notice = purpose.notice(submission.consent.notice_version, submission.locale)
+        if notice is None:
+            # Policy loading requires a text for every accepted version; never sign without one.
+            raise ValidationFailed({"consent": ["This notice version has no text."]})
+        receipt = self._sign(consent_id, submission, now, withdraw_token, notice.sha256)
         consent_expires_at = purpose.consent_expires_at(now)
         response: ResponseRow = {
             "id": response_id,
@@ -133,6 +140,7 @@ class CollectionService:
             "expires_at": consent_expires_at,
             "withdraw_token_hash": hash_secret(withdraw_token),
             "receipt_signature": receipt.signature,
+            "notice_sha256": receipt.notice_sha256,
         }
         if not personal:
             # Only a response carrying personal data needs a subject and a key.
@@ -234,11 +242,14 @@ class CollectionService:
                     raise
         raise AssertionError("unreachable")
 
-    def _sign(self, consent_id: str, submission: Submission, now: datetime, token: str) -> Receipt:
+    def _sign(
+        self, consent_id: str, submission: Submission, now: datetime, token: str, notice: str
+    ) -> Receipt:
         unsigned = Receipt(
             receipt_id=consent_id,
             purpose=submission.purpose,
             notice_version=submission.consent.notice_version,
+            notice_sha256=notice,
             given_at=isoformat_z(submission.consent.given_at),
             recorded_at=isoformat_z(now),
             withdraw_token=token,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -32,6 +33,8 @@ from feedbackvault.services.subject_keys import SubjectKeys
 from feedbackvault.services.subject_lookup import FoundSubjects, SubjectFinder
 from feedbackvault.storage.data_models import PrivacyRequest
 from feedbackvault.storage.units import DataUnit, Stores
+
+logger = logging.getLogger("feedbackvault.subject_rights")
 
 # GDPR Art. 12(3): answer within one month, extendable once by two further months.
 RESPONSE_MONTHS = 1
@@ -68,6 +71,8 @@ class SubjectRightsService:
         self.exports = AccessExport(stores, policies, subject_keys, clock)
         self.erasure = ErasureService(stores, policies, subject_keys, clock, final_by=final_by)
         self.rectification = RectificationService(stores, subject_keys, clock)
+        # Told of every request completed or rejected (the privacy centre e-mails its own).
+        self.on_closed: list[Callable[[RequestState], None]] = []
 
     def create(
         self, kind: str, identifiers: Mapping[str, str], note: str | None, actor: str
@@ -207,9 +212,28 @@ class SubjectRightsService:
             row.status, row.rejected_at, row.rejection_reason = "rejected", now, reason
             row.email_digest = row.customer_id_digest = None
             record_step(unit, row, at=now, actor=actor, action="request.rejected")
-            return RequestState.of(row, now)
+            state = RequestState.of(row, now)
+        self._closed(state)
+        return state
 
     def fulfil(
+        self, request_id: str, actor: str, respondent: Mapping[str, str] | None = None
+    ) -> Fulfilment:
+        """Fulfil a verified request by its kind (409 otherwise), then tell `on_closed`."""
+        done = self._fulfil(request_id, actor, respondent)
+        self._closed(done.state)
+        return done
+
+    def _closed(self, state: RequestState) -> None:
+        for listener in self.on_closed:
+            try:
+                listener(state)
+            except Exception:
+                # The request is closed and committed; a listener (an e-mail) failing
+                # must not turn that into an error for the officer.
+                logger.exception("listener failed", extra={"request_id": state.id})
+
+    def _fulfil(
         self, request_id: str, actor: str, respondent: Mapping[str, str] | None = None
     ) -> Fulfilment:
         """Fulfil a verified request by its kind (409 otherwise).

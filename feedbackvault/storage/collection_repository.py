@@ -49,6 +49,7 @@ class ConsentRow(TypedDict, total=False):
     expires_at: datetime
     withdraw_token_hash: bytes
     receipt_signature: str
+    notice_sha256: str | None
 
 
 class ResponseRow(TypedDict, total=False):

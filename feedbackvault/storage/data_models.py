@@ -104,6 +104,9 @@ class Consent(DataBase):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdraw_token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     receipt_signature: Mapped[str] = mapped_column(String(128))
+    # SHA-256 (hex) of the exact notice text the respondent was shown (migration 0015);
+    # null for consents recorded before receipts named it.
+    notice_sha256: Mapped[str | None] = mapped_column(String(64))
     responses_erased: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -194,6 +197,38 @@ class PrivacyRequest(DataBase):
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str | None] = mapped_column(Text)
+
+
+class PrivacyLink(DataBase):
+    """A single-use link the privacy centre e-mailed: only the hash of its token is kept."""
+
+    __tablename__ = "privacy_link"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # "confirm" (creates a request) or "download" (one access export).
+    purpose: Mapped[str] = mapped_column(String(16))
+    request_kind: Mapped[str | None] = mapped_column(String(20))
+    contact_id: Mapped[str | None] = mapped_column(String(36))
+    request_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PrivacyContact(DataBase):
+    """Where to e-mail a privacy-centre requester: the address encrypted under its own key.
+
+    The data key lives in the key store under the contact's id, so destroying it
+    (when the answer has been sent, or the request closes otherwise) shreds the address.
+    """
+
+    __tablename__ = "privacy_contact"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    address_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ErasureTombstone(DataBase):

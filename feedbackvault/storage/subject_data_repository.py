@@ -47,7 +47,7 @@ EXPORTED_RESPONSE_COLUMNS = (
 )  # fmt: skip
 EXPORTED_CONSENT_COLUMNS = (
     "id", "purpose", "notice_version", "given_at", "recorded_at", "expires_at", "withdrawn_at",
-    "receipt_signature",
+    "receipt_signature", "notice_sha256",
 )  # fmt: skip
 
 

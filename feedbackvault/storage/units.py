@@ -21,6 +21,7 @@ from feedbackvault.storage.database import Databases
 from feedbackvault.storage.driver_statements import DriverCursor, driver_cursor
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository, KeyRows
+from feedbackvault.storage.privacy_centre_repository import PrivacyCentreRepository
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository, PrivacyRequestRows
 from feedbackvault.storage.releases import ReleaseRepository
 from feedbackvault.storage.retention_repository import RetentionRepository
@@ -50,6 +51,7 @@ class DataUnit:
         self.releases = ReleaseRepository(self.session)
         self.retention = RetentionRepository(self.session)
         self.accounts = AccountRepository(self.session)
+        self.privacy_centre = PrivacyCentreRepository(self.session)
 
     def pipelined(self) -> AbstractContextManager[None]:
         """Send the block's driver statements together, where the driver can (PostgreSQL)."""

@@ -13,6 +13,7 @@ from feedbackvault.settings import Settings
 from feedbackvault.web import i18n, sessions
 from feedbackvault.web.console import bp as console_bp
 from feedbackvault.web.pages import csrf, csrf_failed, error_page, is_page_path
+from feedbackvault.web.privacy_centre import bp as privacy_centre_bp
 
 # Templates and assets shared by every page (`url_for('web.static', filename=...)`).
 assets = Blueprint(
@@ -42,6 +43,7 @@ def init_app(
     app.jinja_env.globals["view_exists"] = lambda endpoint: endpoint in app.view_functions
     app.register_blueprint(assets)
     app.register_blueprint(console_bp)
+    app.register_blueprint(privacy_centre_bp)
     app.register_error_handler(CSRFError, csrf_failed)
 
     def http_error(error: HTTPException) -> Response | tuple[str, int]:

@@ -50,7 +50,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
 IGNORED_ENDPOINTS = {"static"}
 # Web pages use personal accounts, not tokens: tests/web/test_console_access.py holds
 # their matrix (every page x every role).
-PAGE_PREFIXES = ("/console", "/assets/")
+# The privacy centre (/privacy) is public pages for respondents: tests/privacy_centre.
+PAGE_PREFIXES = ("/console", "/assets/", "/privacy")
 CALLERS = (*ROLES, "no token", "revoked token", "malformed header", "unknown token")
 
 

@@ -120,6 +120,13 @@ class ReceiptSchema(ma.Schema):
     receipt_id = ma.fields.String()
     purpose = ma.fields.String()
     notice_version = ma.fields.String()
+    notice_sha256 = ma.fields.String(
+        metadata={
+            "description": "SHA-256 (hex) of the exact notice text in the respondent's "
+            "language (locale, else the purpose's fallback), as served under "
+            "/privacy/notices/{purpose}/{version}"
+        }
+    )
     given_at = ma.fields.String()
     recorded_at = ma.fields.String()
     withdraw_token = ma.fields.String(metadata={"description": "Shown once; stored only as a hash"})
