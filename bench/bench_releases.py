@@ -38,7 +38,7 @@ from feedbackvault.scoring import (
     discrete_laplace,
     estimate_groups,
     nonnegative_counts,
-    score,
+    released_score,
 )
 
 BUDGET = BudgetSplit(1.0)
@@ -98,10 +98,10 @@ def _estimate(
     )
     scored = {}
     for key, estimate in estimates.items():
-        counts = nonnegative_counts(estimate.values)
-        if sum(counts):
-            histogram = {low + i: c for i, c in enumerate(counts)}
-            scored[key] = score(metric, histogram, estimate.variance)
+        # Shown only when the released n reaches k = 10, as the service does.
+        if sum(nonnegative_counts(estimate.values)) >= 10:
+            values = {low + i: v for i, v in enumerate(estimate.values)}
+            scored[key] = released_score(metric, values, estimate.variance)
     return scored
 
 

@@ -28,7 +28,7 @@ from feedbackvault.scoring.noise import (
     select_labels,
     selection_threshold,
 )
-from feedbackvault.scoring.scores import Score, ces, csat, nps, score
+from feedbackvault.scoring.scores import Score, ces, csat, nps, released_score, score
 
 __all__ = [
     "METRIC_SCALES",
@@ -50,6 +50,7 @@ __all__ = [
     "nonnegative_counts",
     "nps",
     "privacy_loss",
+    "released_score",
     "score",
     "select_labels",
     "selection_threshold",

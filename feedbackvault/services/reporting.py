@@ -26,7 +26,7 @@ from feedbackvault.scoring import (
     Score,
     estimate_groups,
     nonnegative_counts,
-    score,
+    released_score,
 )
 from feedbackvault.services.releases import (
     METRICS,
@@ -83,6 +83,8 @@ class GroupCounts:
 
     key: str
     histogram: dict[int, int]
+    # The unrounded estimate behind the histogram, which scores use (it is unbiased).
+    estimate: dict[int, float]
     noise_variance: float
 
     @property
@@ -270,6 +272,7 @@ class ReportingService:
                 histogram={
                     low + i: count for i, count in enumerate(nonnegative_counts(estimate.values))
                 },
+                estimate={low + i: value for i, value in enumerate(estimate.values)},
                 noise_variance=estimate.variance,
             )
             for key, estimate in _ordered(estimates)
@@ -309,8 +312,8 @@ def _ordered(estimates: dict[str, GroupEstimate]) -> list[tuple[str, GroupEstima
 
 
 def _score(metric: str, group: GroupCounts) -> Score:
-    """Score a released group, its interval widened by the noise of its counts."""
-    return score(metric, group.histogram, group.noise_variance)
+    """Score a released group's estimate, its interval widened by the noise of its counts."""
+    return released_score(metric, group.estimate, group.noise_variance)
 
 
 def _width(metric: str) -> int:

@@ -228,7 +228,7 @@ def test_aggregates_list_every_value_of_the_scale_as_non_negative_integers(
             assert group["n"] == sum(group["histogram"].values()) >= K
 
 
-def test_scores_are_the_scoring_module_on_the_released_histograms(
+def test_scores_are_computed_from_the_same_release_as_the_histograms(
     services: Services, analyst: dict[str, str], client: FlaskClient
 ) -> None:
     # October is closed: its month cell keeps the whole month's numbers accurate.
@@ -236,10 +236,12 @@ def test_scores_are_the_scoring_module_on_the_released_histograms(
     october = {"from": "2026-10-01", "to": "2026-10-31"}
     histogram = ok(client, analyst, "aggregates", metric="nps", **october)["groups"][0]["histogram"]
     overall = ok(client, analyst, "scores", metric="nps", **october)["overall"]
-    expected = score("nps", {int(v): c for v, c in histogram.items()})
-    assert (overall["n"], overall["score"]) == (expected.n, expected.score)
-    # The interval adds the noise: wider than the exact-count interval of the same numbers.
-    assert overall["ci95"][0] < expected.ci95[0] and overall["ci95"][1] > expected.ci95[1]
+    rounded = score("nps", {int(v): c for v, c in histogram.items()})
+    # Same n; the score is that of the unrounded estimate behind the histogram, so it is
+    # close to the rounded histogram's; the interval adds the noise, so it is wider.
+    assert overall["n"] == rounded.n
+    assert abs(overall["score"] - rounded.score) < 5
+    assert overall["ci95"][1] - overall["ci95"][0] > rounded.ci95[1] - rounded.ci95[0]
 
 
 def test_ces_scores_carry_ces_agree(
