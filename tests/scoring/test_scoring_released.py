@@ -1,4 +1,4 @@
-"""Scores of released (noisy, maybe negative) estimates: unbiased, clamped, noise in the interval."""
+"""Scores of released (noisy, maybe negative) estimates: unbiased, clamped, noise in the CI."""
 
 import pytest
 
