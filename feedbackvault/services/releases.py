@@ -7,7 +7,7 @@ erasure and expiry afterwards leave them as they were. Every analyst answer is c
 from them alone (services/reporting.py), so no mix of queries narrows the noise.
 
 Budget (scoring/budget.py): per response and metric, epsilon·0.1 for the label selection
-of its day, epsilon·0.55 for its day cell and epsilon·0.35 for its month cell; nothing
+of its day, epsilon·0.6 for its day cell and epsilon·0.3 for its month cell; nothing
 else ever reads it for analysts. The touchpoint cells of a day are one per label shown
 (listed in the policy or selected privately on or before that day; `(none)`, responses
 without a touchpoint, is selected like a label) and `(other)` for everything not shown,
@@ -26,7 +26,7 @@ from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.scoring import METRIC_SCALES, BudgetSplit, discrete_laplace, select_labels
 from feedbackvault.scoring.budget import SELECTION_DELTA
 from feedbackvault.storage.aggregate_repository import DayCount
-from feedbackvault.storage.releases import DAY, MONTH, NewCell, SurveyReleases
+from feedbackvault.storage.releases import DAY, DAY_SUMS, MONTH, NewCell, SurveyReleases
 from feedbackvault.storage.units import DataUnit, Stores
 
 DEFAULT_EPSILON = 1.0
@@ -130,6 +130,8 @@ class ReleaseService:
             days = _days(state.released_through + timedelta(days=1), through)
             cells = self._cells(unit, survey_id, days, now, purposes)
             count = unit.releases.add_cells(cells, at=now)
+            closed = sorted({cell.period for cell in cells if cell.level == MONTH})
+            unit.releases.add_cells(_day_sums(unit, survey_id, closed), at=now)
             unit.releases.advance(survey_id, through)
             unit.audit.append(
                 at=now,
@@ -233,6 +235,35 @@ def _noised(
             epsilon=epsilon,
         )
         offset += width
+
+
+def _day_sums(unit: DataUnit, survey_id: str, months: Sequence[date]) -> list[NewCell]:
+    """Sum each closed month's day cells per label: post-processing, stored so reads are short."""
+    sums: list[NewCell] = []
+    for month in months:
+        last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        for metric in METRICS:
+            by_label: dict[str, tuple[list[int], int]] = {}
+            for cell in unit.releases.cells(survey_id, metric, DAY, month, last):
+                counts, cells = by_label.get(cell.touchpoint, ([0] * len(cell.counts), 0))
+                by_label[cell.touchpoint] = (
+                    [a + b for a, b in zip(counts, cell.counts, strict=True)],
+                    cells + 1,
+                )
+            sums.extend(
+                NewCell(
+                    survey_id=survey_id,
+                    metric=metric,
+                    level=DAY_SUMS,
+                    period=month,
+                    touchpoint=label,
+                    counts=counts,
+                    epsilon=0.0,
+                    cells=cells,
+                )
+                for label, (counts, cells) in sorted(by_label.items())
+            )
+    return sums
 
 
 def _cell_label(touchpoint: str | None, public: Collection[str]) -> str:

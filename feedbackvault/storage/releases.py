@@ -19,6 +19,8 @@ from feedbackvault.storage.data_models import (
 
 DAY = "day"
 MONTH = "month"
+# Per label, the sum of a closed month's day cells: derived, so reads need not add them up.
+DAY_SUMS = "days"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class StoredCell:
     period: date
     touchpoint: str
     counts: tuple[int, ...]
+    cells: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class NewCell:
     touchpoint: str
     counts: Sequence[int]
     epsilon: float
+    cells: int | None = None
 
 
 class ReleaseRepository:
@@ -121,6 +125,7 @@ class ReleaseRepository:
                 "counts": ",".join(str(count) for count in cell.counts),
                 "epsilon": cell.epsilon,
                 "released_at": at,
+                "cells": cell.cells,
             }
             for cell in cells
         ]
@@ -134,7 +139,12 @@ class ReleaseRepository:
     ) -> list[StoredCell]:
         """Return a level's cells of one survey and metric with period in start..end."""
         rows = self.session.execute(
-            select(RELEASE_CELL.c.period, RELEASE_CELL.c.touchpoint, RELEASE_CELL.c.counts)
+            select(
+                RELEASE_CELL.c.period,
+                RELEASE_CELL.c.touchpoint,
+                RELEASE_CELL.c.counts,
+                RELEASE_CELL.c.cells,
+            )
             .where(
                 RELEASE_CELL.c.survey_id == survey_id,
                 RELEASE_CELL.c.metric == metric,
@@ -149,6 +159,7 @@ class ReleaseRepository:
                 period=row.period,
                 touchpoint=row.touchpoint,
                 counts=tuple(int(count) for count in row.counts.split(",")),
+                cells=row.cells,
             )
             for row in rows
         ]
