@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from feedbackvault.domain.durations import IsoDuration
-from feedbackvault.domain.purposes import AggregationPolicy, PolicySet, Purpose
+from feedbackvault.domain.purposes import AggregationPolicy, Controller, PolicySet, Purpose
 
 _LEGAL_BASIS_NAMES = {
     "consent": "Consent (Art. 6(1)(a))",
@@ -69,9 +69,7 @@ def render_ropa(policy_set: PolicySet) -> str:
         "policies (GDPR Art. 30(1)). Change `policies/*.yaml` and regenerate this",
         "record rather than editing it by hand.",
         "",
-        "> **Controller:** to be completed by the controller: name and contact",
-        "> details of the controller, any joint controller or representative, and",
-        "> the data protection officer (Art. 30(1)(a)).",
+        *_controller_lines(policy_set.controller),
         "",
         "## Safeguards common to every purpose",
         "",
@@ -86,6 +84,20 @@ def render_ropa(policy_set: PolicySet) -> str:
     for purpose in policy_set.ordered():
         lines += ["", *_purpose_lines(purpose, policy_set.aggregation)]
     return "\n".join(lines) + "\n"
+
+
+def _controller_lines(controller: Controller | None) -> list[str]:
+    if controller is None:
+        return [
+            "> **Controller:** to be completed by the controller: name and contact",
+            "> details of the controller, any joint controller or representative, and",
+            "> the data protection officer (Art. 30(1)(a)).",
+        ]
+    dpo = controller.dpo or "none appointed"
+    return [
+        f"- **Controller (Art. 30(1)(a)):** {controller.name}, {controller.contact}",
+        f"- **Data protection officer:** {dpo}",
+    ]
 
 
 def describe_duration(duration: IsoDuration) -> str:
@@ -132,6 +144,7 @@ def _purpose_lines(purpose: Purpose, aggregation: AggregationPolicy) -> list[str
         " after recording (proof of consent, Art. 7(1)).",
         f"- **On expiry:** {_ON_EXPIRY_TEXT.get(purpose.on_expiry, purpose.on_expiry)}",
         f"- **Anonymised aggregates:** {_aggregate(purpose, aggregation)}",
+        f"- **Follow-up (contacting the respondent):** {'yes' if purpose.follow_up else 'no'}",
         f"- **Recipients:** {_recipients(purpose, aggregation)}",
         "- **Transfers to third countries:** none by feedbackvault itself; the controller",
         "  records any hosting or processor outside the EEA here.",
@@ -166,9 +179,15 @@ def _aggregate(purpose: Purpose, aggregation: AggregationPolicy) -> str:
 
 
 def _recipients(purpose: Purpose, aggregation: AggregationPolicy) -> str:
+    follow_up = (
+        "follow-up staff of the controller (role `follow_up`) read the contact details and "
+        "comment to contact the respondent, and every look is audited; "
+        if purpose.follow_up
+        else ""
+    )
     if not purpose.aggregate:
-        return "none outside the controller; analysts see nothing of this purpose."
+        return f"{follow_up}none outside the controller; analysts see nothing of this purpose."
     return (
-        "none outside the controller; analysts see only anonymised aggregates of at "
-        f"least {aggregation.k} responses."
+        f"{follow_up}none outside the controller; analysts see only differentially private "
+        f"releases, in groups of at least {aggregation.k} responses."
     )

@@ -29,7 +29,6 @@ from feedbackvault.storage.aggregate_repository import DayCount
 from feedbackvault.storage.releases import DAY, DAY_SUMS, MONTH, NewCell, SurveyReleases
 from feedbackvault.storage.units import DataUnit, Stores
 
-DEFAULT_EPSILON = 1.0
 # Internal touchpoint cells; parentheses never occur in a label (a-z, 0-9, -).
 NO_LABEL = "(none)"
 OTHER_LABELS = "(other)"
@@ -51,16 +50,12 @@ class PublishReport:
 
 def policy_epsilon(policies: PolicySet) -> float:
     """Return the policy's aggregation budget per response and metric (default 1.0)."""
-    value = getattr(policies.aggregation, "epsilon", None)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return DEFAULT_EPSILON
+    return float(policies.aggregation.epsilon)
 
 
 def policy_touchpoints(policies: PolicySet) -> frozenset[str]:
     """Return the touchpoint labels the policy lists as public (shown without selection)."""
-    value = getattr(policies.aggregation, "touchpoints", None) or ()
-    return frozenset(str(label) for label in value)
+    return frozenset(policies.aggregation.touchpoints)
 
 
 def last_closed_day(now: datetime) -> date:
