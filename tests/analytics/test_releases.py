@@ -20,6 +20,7 @@ from tests.support import SHIPPED_POLICIES, FrozenClock, bearer, write_policies
 
 SURVEY = "checkout-2026-q4"
 DAY = date(2026, 11, 10)
+OCTOBER = date(2026, 10, 10)
 
 
 def _cells(services: Services) -> list[tuple[object, ...]]:
@@ -169,8 +170,8 @@ def test_policy_lists_public_touchpoints_and_sets_the_budget(
     services = Services.build(custom, clock=clock)
     try:
         # 30 kiosk responses are far too few to be selected, but the policy lists the label.
-        insert_responses(services, SURVEY, DAY, [{"nps": 9}] * 30, touchpoint="kiosk")
-        insert_responses(services, SURVEY, DAY, [{"nps": 9}] * 30, touchpoint="rare")
+        insert_responses(services, SURVEY, OCTOBER, [{"nps": 9}] * 30, touchpoint="kiosk")
+        insert_responses(services, SURVEY, OCTOBER, [{"nps": 9}] * 30, touchpoint="rare")
         token = services.tokens.create("analyst", "analytics")
         body = json.loads(
             _get(
@@ -180,7 +181,7 @@ def test_policy_lists_public_touchpoints_and_sets_the_budget(
                 survey_id=SURVEY,
                 metric="nps",
                 group_by="touchpoint",
-                **{"from": "2026-11-10", "to": "2026-11-10"},
+                **{"from": "2026-10-10", "to": "2026-10-10"},
             )
         )
         surveys = json.loads(_get(services, token, "surveys"))["surveys"]
@@ -194,5 +195,5 @@ def test_policy_lists_public_touchpoints_and_sets_the_budget(
         services.databases.dispose()
     assert [g["key"] for g in body["groups"]] == ["kiosk"]
     assert (body["epsilon"], surveys[0]["touchpoints"]) == (0.5, ["kiosk"])
-    # Day and month cells spend 0.6 and 0.3 of the policy's 0.5.
+    # Day and month cells (October is closed) spend 0.6 and 0.3 of the policy's 0.5.
     assert sorted(round(e, 6) for e in epsilons) == [0.15, 0.3]
