@@ -173,7 +173,7 @@ class ReleaseService:
             hidden: dict[str, int] = defaultdict(int)
             for row in by_day.get(day, []):
                 label = NO_LABEL if row.touchpoint is None else row.touchpoint
-                if label not in public:
+                if row.metric is None and label not in public:
                     hidden[label] += row.count
             # A label used by too few responses stays hidden; its responses count in (other).
             # A label spelled like the key of responses without one is never shown.
@@ -185,20 +185,17 @@ class ReleaseService:
             for metric in METRICS:
                 histograms = {label: _zeros(metric) for label in cell_labels}
                 for row in by_day.get(day, []):
-                    value = getattr(row, metric)
-                    if value is None:
-                        continue
-                    label = _cell_label(row.touchpoint, public)
-                    histograms[label][value - METRIC_SCALES[metric][0]] += row.count
+                    if row.metric == metric:
+                        label = _cell_label(row.touchpoint, public)
+                        histograms[label][row.value - METRIC_SCALES[metric][0]] += row.count
                 day_cells.extend((metric, day, label, histograms[label]) for label in cell_labels)
         month_cells: list[tuple[str, date, str, list[int]]] = []
         for month in months:
             for metric in METRICS:
                 histogram = _zeros(metric)
                 for row in rows:
-                    value = getattr(row, metric)
-                    if value is not None and row.day.replace(day=1) == month:
-                        histogram[value - METRIC_SCALES[metric][0]] += row.count
+                    if row.metric == metric and row.day.replace(day=1) == month:
+                        histogram[row.value - METRIC_SCALES[metric][0]] += row.count
                 month_cells.append((metric, month, WHOLE_MONTH, histogram))
         unit.releases.add_labels(survey_id, selected)
         return [
