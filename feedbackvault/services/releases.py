@@ -167,36 +167,56 @@ class ReleaseService:
             by_day[row.day].append(row)
         labels = unit.releases.labels(survey_id)
         public = set(policy_touchpoints(self.policies)) | set(labels)
+        # One selection over every (day, label) not yet shown: the pairs partition the
+        # responses, so each response is tested once, as a test per day would; a label is
+        # shown from the first day it passes (later passes change nothing).
+        hidden: dict[str, int] = defaultdict(int)
+        for row in rows:
+            label = NO_LABEL if row.touchpoint is None else row.touchpoint
+            # A label spelled like the key of responses without one is never shown.
+            shown = label in public or label == NO_LABEL_KEY
+            if row.metric is None and row.day >= days[0] and not shown:
+                hidden[f"{row.day.isoformat()}|{label}"] += row.count
+        passed = select_labels(hidden, budget.selection_epsilon, SELECTION_DELTA)
+        first_pass: dict[str, date] = {}
+        for pair in sorted(passed):
+            day_text, label = pair.split("|", 1)
+            first_pass.setdefault(label, date.fromisoformat(day_text))
         selected: dict[str, date] = {}
+        low = {metric: METRIC_SCALES[metric][0] for metric in METRICS}
         day_cells: list[tuple[str, date, str, list[int]]] = []
         for day in days:
-            hidden: dict[str, int] = defaultdict(int)
-            for row in by_day.get(day, []):
-                label = NO_LABEL if row.touchpoint is None else row.touchpoint
-                if row.metric is None and label not in public:
-                    hidden[label] += row.count
             # A label used by too few responses stays hidden; its responses count in (other).
-            # A label spelled like the key of responses without one is never shown.
-            hidden.pop(NO_LABEL_KEY, None)
-            for label in sorted(select_labels(hidden, budget.selection_epsilon, SELECTION_DELTA)):
-                selected[label] = day
-                public.add(label)
+            for label, first in sorted(first_pass.items()):
+                if first == day:
+                    selected[label] = day
+                    public.add(label)
             cell_labels = [*sorted(public), OTHER_LABELS]
-            for metric in METRICS:
-                histograms = {label: _zeros(metric) for label in cell_labels}
-                for row in by_day.get(day, []):
-                    if row.metric == metric:
-                        label = _cell_label(row.touchpoint, public)
-                        histograms[label][row.value - METRIC_SCALES[metric][0]] += row.count
-                day_cells.extend((metric, day, label, histograms[label]) for label in cell_labels)
-        month_cells: list[tuple[str, date, str, list[int]]] = []
-        for month in months:
-            for metric in METRICS:
-                histogram = _zeros(metric)
-                for row in rows:
-                    if row.metric == metric and row.day.replace(day=1) == month:
-                        histogram[row.value - METRIC_SCALES[metric][0]] += row.count
-                month_cells.append((metric, month, WHOLE_MONTH, histogram))
+            histograms = {
+                (metric, label): _zeros(metric) for metric in METRICS for label in cell_labels
+            }
+            for row in by_day.get(day, []):
+                if row.metric is not None:
+                    label = _cell_label(row.touchpoint, public)
+                    histograms[row.metric, label][row.value - low[row.metric]] += row.count
+            day_cells.extend(
+                (metric, day, label, histograms[metric, label])
+                for metric in METRICS
+                for label in cell_labels
+            )
+        month_histograms = {
+            (metric, month): _zeros(metric) for metric in METRICS for month in months
+        }
+        for row in rows:
+            if row.metric is not None:
+                histogram = month_histograms.get((row.metric, row.day.replace(day=1)))
+                if histogram is not None:
+                    histogram[row.value - low[row.metric]] += row.count
+        month_cells = [
+            (metric, month, WHOLE_MONTH, month_histograms[metric, month])
+            for month in months
+            for metric in METRICS
+        ]
         unit.releases.add_labels(survey_id, selected)
         return [
             *_noised(survey_id, DAY, day_cells, budget.day_scale, budget.day_epsilon),

@@ -81,7 +81,7 @@ class ReleaseRepository:
         lock the transaction took when it began), and the second sees what the first did.
         """
         values = {"survey_id": survey_id, "first_day": first_day, "released_through": before}
-        self.session.execute(self._insert_ignoring(RELEASE_SURVEY, [values]))
+        self.session.execute(self._insert_ignoring(RELEASE_SURVEY), [values])
         query = select(RELEASE_SURVEY).where(RELEASE_SURVEY.c.survey_id == survey_id)
         if self._dialect() == "postgresql":
             query = query.with_for_update()
@@ -111,7 +111,7 @@ class ReleaseRepository:
             for label, day in sorted(labels.items())
         ]
         if rows:
-            self.session.execute(self._insert_ignoring(RELEASE_LABEL, rows))
+            self.session.execute(self._insert_ignoring(RELEASE_LABEL), rows)
 
     def add_cells(self, cells: Iterable[NewCell], at: datetime) -> int:
         """Store new cells, leaving any cell already released as it is; return how many."""
@@ -129,9 +129,8 @@ class ReleaseRepository:
             }
             for cell in cells
         ]
-        # Batches keep each statement under SQLite's limit of 32,766 bound parameters.
-        for start in range(0, len(rows), 2000):
-            self.session.execute(self._insert_ignoring(RELEASE_CELL, rows[start : start + 2000]))
+        if rows:
+            self.session.execute(self._insert_ignoring(RELEASE_CELL), rows)
         return len(rows)
 
     def cells(
@@ -172,11 +171,11 @@ class ReleaseRepository:
             ).scalar_one()
         )
 
-    def _insert_ignoring(self, table: Any, rows: list[dict[str, Any]]) -> Any:
-        """Build an INSERT of rows that skips those whose key is already taken."""
+    def _insert_ignoring(self, table: Any) -> Any:
+        """Build an INSERT (run once per row given) that skips rows whose key is taken."""
         if self._dialect() == "postgresql":
-            return postgresql.insert(table).values(rows).on_conflict_do_nothing()
-        return sqlite.insert(table).values(rows).on_conflict_do_nothing()
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
 
     def _dialect(self) -> str:
         """Name the SQL dialect of the session's database."""
