@@ -19,9 +19,10 @@ so every aggregatable row counts: the worst case for the query.
 Every closed day is released first (timed on its own: the endpoint's first call
 would do it), then the endpoint is timed through the Flask test client (in
 process: routing, authentication, parsing, reading the release cells, the
-estimates, scoring, the audit append and JSON, but no socket), then a bare SQL NPS over the same survey's rows with
-no filters or joins, both N times after a warm-up; p50/p95 and their ratio are
-printed and written as JSON to bench/results/.
+estimates, scoring, the audit append and JSON, but no socket), then a bare SQL
+NPS over the same survey's rows with no filters or joins, both N times after a
+warm-up; p50/p95 and their ratio are printed and written as JSON to
+bench/results/.
 """
 
 from __future__ import annotations
