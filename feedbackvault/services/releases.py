@@ -81,12 +81,16 @@ class ReleaseService:
         latest = last_closed_day(self.clock.now())
         target = latest if through is None else min(through, latest)
         with self.stores.read() as unit:
+            states = unit.releases.surveys()
+            done = {state.survey_id for state in states if state.released_through >= target}
+            # Released surveys go on being released after their last response has gone.
             surveys = sorted(
-                set(unit.aggregates.survey_ids())
-                | {state.survey_id for state in unit.releases.surveys()}
+                set(unit.aggregates.survey_ids()) | {state.survey_id for state in states}
             )
         days = cells = 0
         for survey_id in surveys:
+            if survey_id in done:
+                continue  # nothing to do: no write transaction, no lock
             _state, released_days, released_cells = self._release(survey_id, target)
             days += released_days
             cells += released_cells

@@ -40,7 +40,14 @@ from feedbackvault.services.releases import (
     last_closed_day,
     policy_touchpoints,
 )
-from feedbackvault.storage.releases import DAY, DAY_SUMS, MONTH, StoredCell, SurveyReleases
+from feedbackvault.storage.releases import (
+    DAY,
+    DAY_SUMS,
+    MONTH,
+    ReleaseRepository,
+    StoredCell,
+    SurveyReleases,
+)
 from feedbackvault.storage.units import Stores
 
 GROUPINGS = ("touchpoint", "day", "week", "month")
@@ -198,19 +205,7 @@ class ReportingService:
         with self.stores.read() as unit:
             for state in unit.releases.surveys():
                 metrics = [
-                    metric
-                    for metric in METRICS
-                    if any(
-                        sum(cell.counts) >= self.k
-                        for level in (MONTH, DAY)
-                        for cell in unit.releases.cells(
-                            state.survey_id,
-                            metric,
-                            level,
-                            state.first_day,
-                            state.released_through,
-                        )
-                    )
+                    metric for metric in METRICS if self._reaches_k(unit.releases, state, metric)
                 ]
                 if not metrics:
                     continue
@@ -232,6 +227,19 @@ class ReportingService:
                 at=self.clock.now(), actor=actor, action="surveys.listed", details={"k": self.k}
             )
         return summaries
+
+    def _reaches_k(self, releases: ReleaseRepository, state: SurveyReleases, metric: str) -> bool:
+        """Tell whether a released cell of the metric has a released n of at least k.
+
+        Month cells first (one per month); day cells only when no month cell reaches k.
+        """
+        for level in (MONTH, DAY):
+            cells = releases.cells(
+                state.survey_id, metric, level, state.first_day, state.released_through
+            )
+            if any(sum(cell.counts) >= self.k for cell in cells):
+                return True
+        return False
 
     def _view(
         self, query: ReportQuery, *, overall: bool

@@ -197,3 +197,17 @@ def test_policy_lists_public_touchpoints_and_sets_the_budget(
     assert (body["epsilon"], surveys[0]["touchpoints"]) == (0.5, ["kiosk"])
     # Day and month cells (October is closed) spend 0.6 and 0.3 of the policy's 0.5.
     assert sorted(round(e, 6) for e in epsilons) == [0.15, 0.3]
+
+
+def test_there_is_no_epsilon_option_for_analysts(services: Services) -> None:
+    token = services.tokens.create("analyst", "analytics")
+    client = create_app(services=services).test_client()
+    for path in ("aggregates", "scores"):
+        response = client.get(
+            f"/api/v1/{path}",
+            query_string={"survey_id": SURVEY, "metric": "nps", "epsilon": "50"},
+            headers=bearer(token),
+        )
+        assert (response.status_code, list(response.get_json()["errors"])) == (422, ["epsilon"])
+    # Nothing was released for a refused query.
+    assert _cells(services) == []
