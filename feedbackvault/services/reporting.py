@@ -272,15 +272,11 @@ class ReportingService:
         metric, group_by, width = query.metric, query.group_by, _width(query.metric)
         by_calendar_day = group_by in ("day", "week")
         with self.stores.read() as unit:
-            released = {
-                cell.period: cell.counts
-                for cell in unit.releases.cells(
-                    query.survey_id, metric, MONTH, first.replace(day=1), last
-                )
-            }
-            sums = unit.releases.cells(
-                query.survey_id, metric, DAY_SUMS, first.replace(day=1), last
+            closed = unit.releases.levels(
+                query.survey_id, metric, (MONTH, DAY_SUMS), first.replace(day=1), last
             )
+            released = {cell.period: cell.counts for cell in closed[MONTH]}
+            sums = closed[DAY_SUMS]
             full = sorted(
                 month
                 for month in released

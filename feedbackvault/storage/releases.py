@@ -137,8 +137,15 @@ class ReleaseRepository:
         self, survey_id: str, metric: str, level: str, start: date, end: date
     ) -> list[StoredCell]:
         """Return a level's cells of one survey and metric with period in start..end."""
-        rows = self.session.execute(
+        return self.levels(survey_id, metric, (level,), start, end)[level]
+
+    def levels(
+        self, survey_id: str, metric: str, levels: Sequence[str], start: date, end: date
+    ) -> dict[str, list[StoredCell]]:
+        """Return the cells of several levels in one statement, by level, in key order."""
+        query = (
             select(
+                RELEASE_CELL.c.level,
                 RELEASE_CELL.c.period,
                 RELEASE_CELL.c.touchpoint,
                 RELEASE_CELL.c.counts,
@@ -147,21 +154,24 @@ class ReleaseRepository:
             .where(
                 RELEASE_CELL.c.survey_id == survey_id,
                 RELEASE_CELL.c.metric == metric,
-                RELEASE_CELL.c.level == level,
+                RELEASE_CELL.c.level.in_(levels),
                 RELEASE_CELL.c.period >= start,
                 RELEASE_CELL.c.period <= end,
             )
-            .order_by(RELEASE_CELL.c.period, RELEASE_CELL.c.touchpoint)
+            .order_by(RELEASE_CELL.c.level, RELEASE_CELL.c.period, RELEASE_CELL.c.touchpoint)
         )
-        return [
-            StoredCell(
-                period=row.period,
-                touchpoint=row.touchpoint,
-                counts=tuple(int(count) for count in row.counts.split(",")),
-                cells=row.cells,
+        found: dict[str, list[StoredCell]] = {level: [] for level in levels}
+        # Plain tuples on the session's connection: no ORM layer for a read of many rows.
+        for level, period, touchpoint, counts, cells in self.session.connection().execute(query):
+            found[level].append(
+                StoredCell(
+                    period=period,
+                    touchpoint=touchpoint,
+                    counts=tuple(map(int, counts.split(","))),
+                    cells=cells,
+                )
             )
-            for row in rows
-        ]
+        return found
 
     def cell_count(self, survey_id: str) -> int:
         """Count the survey's stored cells."""
