@@ -76,6 +76,8 @@ class AggregateRepository:
     ) -> list[HistogramCount]:
         """Count (group key, score value) pairs of live, consented, aggregatable responses.
 
+        Exact live counts: no endpoint serves them (analysts see releases, issue 19); the
+        tests use them to show that each differencing attack works on live counts.
         `start` is inclusive and `end` exclusive. A response counts only while it is not
         anonymised or expired, its purpose may feed aggregates, and its consent record
         exists (erasure removes it), stands and is unexpired. Expired rows are filtered
