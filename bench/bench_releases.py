@@ -1,7 +1,7 @@
 """Utility, interval coverage and release speed of the analysts' differentially private releases.
 
 Usage:
-  python bench/bench_releases.py            # 200 simulated releases per figure, 1 day of 10,000
+  python bench/bench_releases.py            # 200 releases (utility), 500 per coverage cell
   python bench/bench_releases.py --smoke    # tiny, to check it runs
 
 Utility and coverage run the service's own post-processing (scoring.estimate_groups,
@@ -38,7 +38,7 @@ from feedbackvault.scoring import (
     discrete_laplace,
     estimate_groups,
     nonnegative_counts,
-    score,
+    released_score,
 )
 
 BUDGET = BudgetSplit(1.0)
@@ -98,10 +98,10 @@ def _estimate(
     )
     scored = {}
     for key, estimate in estimates.items():
-        counts = nonnegative_counts(estimate.values)
-        if sum(counts):
-            histogram = {low + i: c for i, c in enumerate(counts)}
-            scored[key] = score(metric, histogram, estimate.variance)
+        # Shown only when the released n reaches k = 10, as the service does.
+        if sum(nonnegative_counts(estimate.values)) >= 10:
+            values = {low + i: v for i, v in enumerate(estimate.values)}
+            scored[key] = released_score(metric, values, estimate.variance)
     return scored
 
 
@@ -286,14 +286,17 @@ def release_speed(
 def main() -> None:
     """Print utility, the coverage table and the release speed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=200, help="simulated releases (utility)")
+    parser.add_argument(
+        "--coverage-runs", type=int, default=500, help="simulated releases per coverage cell"
+    )
     parser.add_argument("--responses", type=int, default=10_000)
     parser.add_argument("--database-url")
     parser.add_argument("--keystore-url")
     parser.add_argument("--smoke", action="store_true", help="5 runs, 500 responses")
     args = parser.parse_args()
     if args.smoke:
-        args.runs, args.responses = 5, 500
+        args.runs, args.coverage_runs, args.responses = 5, 5, 500
     print(
         f"epsilon 1.0: day scale {BUDGET.day_scale:.3f} (variance {BUDGET.day_variance:.2f}), "
         f"month scale {BUDGET.month_scale:.3f} (variance {BUDGET.month_variance:.2f})"
@@ -301,7 +304,7 @@ def main() -> None:
     print("utility:", utility(args.runs, 1))
     print("coverage of ci95 (population value):")
     print(f"{'metric':6} {'n':>5} {'group':15} {'coverage':>8} {'scored':>6}")
-    for row in coverage(args.runs, 2, (30, 100, 1000)):
+    for row in coverage(args.coverage_runs, 2, (30, 100, 1000)):
         print(
             f"{row['metric']:6} {row['n']:>5} {row['group']:15} "
             f"{row['coverage']:>8} {row['scored']:>6}"

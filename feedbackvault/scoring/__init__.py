@@ -4,8 +4,13 @@ from feedbackvault.scoring.budget import BudgetSplit
 from feedbackvault.scoring.estimates import (
     DayCell,
     GroupEstimate,
+    MonthTotals,
+    Part,
+    combine,
     estimate_groups,
+    month_totals,
     nonnegative_counts,
+    parts_of,
 )
 from feedbackvault.scoring.histogram import (
     METRIC_SCALES,
@@ -28,7 +33,7 @@ from feedbackvault.scoring.noise import (
     select_labels,
     selection_threshold,
 )
-from feedbackvault.scoring.scores import Score, ces, csat, nps, score
+from feedbackvault.scoring.scores import Score, ces, csat, nps, released_score, score
 
 __all__ = [
     "METRIC_SCALES",
@@ -37,19 +42,25 @@ __all__ = [
     "DayCell",
     "GroupEstimate",
     "Histogram",
+    "MonthTotals",
+    "Part",
     "Score",
     "ScoringError",
     "adjusted_wald_nps_interval",
     "ces",
+    "combine",
     "csat",
     "discrete_laplace",
     "discrete_laplace_pmf",
     "discrete_laplace_variance",
     "estimate_groups",
     "mean_interval",
+    "month_totals",
     "nonnegative_counts",
     "nps",
+    "parts_of",
     "privacy_loss",
+    "released_score",
     "score",
     "select_labels",
     "selection_threshold",

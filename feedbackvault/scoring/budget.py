@@ -19,8 +19,8 @@ from feedbackvault.scoring.noise import discrete_laplace_variance
 #   1,000 responses a month (bench/bench_releases.py). A touchpoint over a month is the
 #   sum of its day cells.
 SELECTION_SHARE = 0.1
-DAY_SHARE = 0.55
-MONTH_SHARE = 0.35
+DAY_SHARE = 0.6
+MONTH_SHARE = 0.3
 # The probability that a label used by one response is shown anyway.
 SELECTION_DELTA = 1e-6
 # API.md: the budget a policy may set.

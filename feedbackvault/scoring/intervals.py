@@ -111,7 +111,7 @@ def mean_interval(
     # Sample variance with Bessel's n - 1, from integer sums so the numerator is exact and
     # can never come out slightly negative: s² = (n·Σx² - (Σx)²) / (n·(n - 1)).
     variance = (n * sum_x2 - sum_x * sum_x) / (n * (n - 1))
-    sampling = _t_critical_value(n - 1, z) * math.sqrt(variance / n)
+    sampling = t_critical_value(n - 1, z) * math.sqrt(variance / n)
     noise = z * math.sqrt(_checked_variance(noise_variance))
     half_width = math.hypot(sampling, noise)
     return mean - half_width, mean + half_width
@@ -139,7 +139,7 @@ def _check_z(z: float) -> None:
         raise ScoringError(f"z must be a positive finite number, not {z!r}")
 
 
-def _t_critical_value(df: int, z: float) -> float:
+def t_critical_value(df: int, z: float) -> float:
     """Return the Student t quantile with df degrees of freedom at the normal quantile z."""
     if z == Z95 and df <= _LARGEST_TABLED_DF:
         return _T975[df - 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -13,8 +14,10 @@ from feedbackvault.scoring.histogram import (
     validate_histogram,
 )
 from feedbackvault.scoring.intervals import (
+    Z95,
     adjusted_wald_nps_interval,
     mean_interval,
+    t_critical_value,
     widened,
     wilson_interval,
 )
@@ -160,3 +163,94 @@ def _rounded(x: float, decimals: int) -> float:
     """Round x, turning a negative zero into zero."""
     # round(-0.04, 1) is -0.0, which JSON would print as "-0.0"; adding 0.0 clears the sign.
     return round(x, decimals) + 0.0
+
+
+def released_score(metric: str, values: Mapping[int, float], noise_variance: float) -> Score:
+    """Score an estimated histogram of released counts, which may be fractional or negative.
+
+    Scoring the unbiased estimate rather than its non-negative rounding keeps small groups
+    unbiased: rounding noise up to zero on the seven detractor values would pull a small
+    group's NPS down (issue 19 measured -32 points). The score is clamped to its range;
+    `n` is the rounded total; the interval adds the noise variance to the sampling one.
+    """
+    low_value, high_value = METRIC_SCALES[metric]
+    total = sum(values.get(value, 0.0) for value in range(low_value, high_value + 1))
+    if not total >= 1:
+        raise ScoringError(f"cannot score a released {metric} histogram of total {total!r}")
+    n = max(1, math.floor(total + 0.5))
+    # Every score is a ratio over the noisy total, and the first-order (delta method) noise
+    # variance runs short when the total's own noise is large beside it (small groups at
+    # the month level). The second-order term of a ratio's variance adds about 3·CV² of
+    # it, CV being the total's noise relative to the total (bench_releases.py: coverage at
+    # n = 30 from 0.93 to the nominal level; nothing changes for large groups).
+    cv2 = noise_variance * (high_value - low_value + 1) / (total * total)
+    noise_variance *= 1 + 3 * cv2
+
+    def share(values_in: range) -> float:
+        return _clamped(sum(values.get(v, 0.0) for v in values_in) / total, 0.0, 1.0)
+
+    if metric == "nps":
+        promoters, detractors = share(_NPS_PROMOTERS), share(_NPS_DETRACTORS)
+        net = promoters - detractors
+        weights = {value: _nps_weight(value) - net for value in _scale("nps")}
+        # Rocks's adjusted-Wald centre and variance, on the estimated proportions.
+        n_adj = total + 3
+        p_plus = (promoters * total + 0.75) / n_adj
+        p_minus = (detractors * total + 0.75) / n_adj
+        centre = p_plus - p_minus
+        variance = max(0.0, p_plus + p_minus - centre * centre) / n_adj
+        variance += _propagated(noise_variance, weights, 1) / (total * total)
+        half = Z95 * math.sqrt(variance)
+        return Score(
+            metric="nps",
+            n=n,
+            score=_percent(net),
+            ci95=(_percent(max(-1.0, centre - half)), _percent(min(1.0, centre + half))),
+        )
+    if metric == "csat":
+        p = share(_CSAT_SATISFIED)
+        weights = {value: (value in _CSAT_SATISFIED) - p for value in _scale("csat")}
+        z2_over_n = Z95 * Z95 / total
+        centre = (p + z2_over_n / 2) / (1 + z2_over_n)
+        half = Z95 / (1 + z2_over_n) * math.sqrt(p * (1 - p) / total + z2_over_n / (4 * total))
+        low, high = widened(
+            (centre - half, centre + half),
+            centre,
+            _propagated(noise_variance, weights, 1) / (total * total),
+        )
+        return Score(
+            metric="csat",
+            n=n,
+            score=_percent(p),
+            ci95=(_percent(max(0.0, low)), _percent(min(1.0, high))),
+        )
+    if metric != "ces":
+        raise ScoringError(f"unknown metric {metric!r}; expected one of {sorted(_SCORERS)}")
+    raw_mean = sum(v * values.get(v, 0.0) for v in _scale("ces")) / total
+    mean = _clamped(raw_mean, float(low_value), float(high_value))
+    spread = sum(max(0.0, values.get(v, 0.0)) * (v - mean) ** 2 for v in _scale("ces"))
+    df = max(1, n - 1)
+    sampling = _t_quantile(df) * math.sqrt(spread / max(total - 1, 1.0) / total)
+    weights = {value: value - mean for value in _scale("ces")}
+    noise = Z95 * math.sqrt(_propagated(noise_variance, weights, 1) / (total * total))
+    half = math.hypot(sampling, noise)
+    return Score(
+        metric="ces",
+        n=n,
+        score=_rounded(mean, _CES_DECIMALS),
+        ci95=(
+            _rounded(max(float(low_value), mean - half), _CES_DECIMALS),
+            _rounded(min(float(high_value), mean + half), _CES_DECIMALS),
+        ),
+        ces_agree=_percent(share(_CES_AGREE)),
+    )
+
+
+def _clamped(x: float, low: float, high: float) -> float:
+    """Clamp x to low..high."""
+    return min(high, max(low, x))
+
+
+def _t_quantile(df: int) -> float:
+    """Return the 97.5% Student t quantile with df degrees of freedom."""
+    return t_critical_value(df, Z95)

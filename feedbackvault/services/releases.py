@@ -7,7 +7,7 @@ erasure and expiry afterwards leave them as they were. Every analyst answer is c
 from them alone (services/reporting.py), so no mix of queries narrows the noise.
 
 Budget (scoring/budget.py): per response and metric, epsilon·0.1 for the label selection
-of its day, epsilon·0.55 for its day cell and epsilon·0.35 for its month cell; nothing
+of its day, epsilon·0.6 for its day cell and epsilon·0.3 for its month cell; nothing
 else ever reads it for analysts. The touchpoint cells of a day are one per label shown
 (listed in the policy or selected privately on or before that day; `(none)`, responses
 without a touchpoint, is selected like a label) and `(other)` for everything not shown,
@@ -26,10 +26,9 @@ from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.scoring import METRIC_SCALES, BudgetSplit, discrete_laplace, select_labels
 from feedbackvault.scoring.budget import SELECTION_DELTA
 from feedbackvault.storage.aggregate_repository import DayCount
-from feedbackvault.storage.releases import DAY, MONTH, NewCell, SurveyReleases
+from feedbackvault.storage.releases import DAY, DAY_SUMS, MONTH, NewCell, SurveyReleases
 from feedbackvault.storage.units import DataUnit, Stores
 
-DEFAULT_EPSILON = 1.0
 # Internal touchpoint cells; parentheses never occur in a label (a-z, 0-9, -).
 NO_LABEL = "(none)"
 OTHER_LABELS = "(other)"
@@ -51,16 +50,12 @@ class PublishReport:
 
 def policy_epsilon(policies: PolicySet) -> float:
     """Return the policy's aggregation budget per response and metric (default 1.0)."""
-    value = getattr(policies.aggregation, "epsilon", None)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return DEFAULT_EPSILON
+    return float(policies.aggregation.epsilon)
 
 
 def policy_touchpoints(policies: PolicySet) -> frozenset[str]:
     """Return the touchpoint labels the policy lists as public (shown without selection)."""
-    value = getattr(policies.aggregation, "touchpoints", None) or ()
-    return frozenset(str(label) for label in value)
+    return frozenset(policies.aggregation.touchpoints)
 
 
 def last_closed_day(now: datetime) -> date:
@@ -86,12 +81,16 @@ class ReleaseService:
         latest = last_closed_day(self.clock.now())
         target = latest if through is None else min(through, latest)
         with self.stores.read() as unit:
+            states = unit.releases.surveys()
+            done = {state.survey_id for state in states if state.released_through >= target}
+            # Released surveys go on being released after their last response has gone.
             surveys = sorted(
-                set(unit.aggregates.survey_ids())
-                | {state.survey_id for state in unit.releases.surveys()}
+                set(unit.aggregates.survey_ids()) | {state.survey_id for state in states}
             )
         days = cells = 0
         for survey_id in surveys:
+            if survey_id in done:
+                continue  # nothing to do: no write transaction, no lock
             _state, released_days, released_cells = self._release(survey_id, target)
             days += released_days
             cells += released_cells
@@ -130,6 +129,8 @@ class ReleaseService:
             days = _days(state.released_through + timedelta(days=1), through)
             cells = self._cells(unit, survey_id, days, now, purposes)
             count = unit.releases.add_cells(cells, at=now)
+            closed = sorted({cell.period for cell in cells if cell.level == MONTH})
+            unit.releases.add_cells(_day_sums(unit, survey_id, closed), at=now)
             unit.releases.advance(survey_id, through)
             unit.audit.append(
                 at=now,
@@ -170,39 +171,56 @@ class ReleaseService:
             by_day[row.day].append(row)
         labels = unit.releases.labels(survey_id)
         public = set(policy_touchpoints(self.policies)) | set(labels)
+        # One selection over every (day, label) not yet shown: the pairs partition the
+        # responses, so each response is tested once, as a test per day would; a label is
+        # shown from the first day it passes (later passes change nothing).
+        hidden: dict[str, int] = defaultdict(int)
+        for row in rows:
+            label = NO_LABEL if row.touchpoint is None else row.touchpoint
+            # A label spelled like the key of responses without one is never shown.
+            shown = label in public or label == NO_LABEL_KEY
+            if row.metric is None and row.day >= days[0] and not shown:
+                hidden[f"{row.day.isoformat()}|{label}"] += row.count
+        passed = select_labels(hidden, budget.selection_epsilon, SELECTION_DELTA)
+        first_pass: dict[str, date] = {}
+        for pair in sorted(passed):
+            day_text, label = pair.split("|", 1)
+            first_pass.setdefault(label, date.fromisoformat(day_text))
         selected: dict[str, date] = {}
+        low = {metric: METRIC_SCALES[metric][0] for metric in METRICS}
         day_cells: list[tuple[str, date, str, list[int]]] = []
         for day in days:
-            hidden: dict[str, int] = defaultdict(int)
-            for row in by_day.get(day, []):
-                label = NO_LABEL if row.touchpoint is None else row.touchpoint
-                if label not in public:
-                    hidden[label] += row.count
             # A label used by too few responses stays hidden; its responses count in (other).
-            # A label spelled like the key of responses without one is never shown.
-            hidden.pop(NO_LABEL_KEY, None)
-            for label in sorted(select_labels(hidden, budget.selection_epsilon, SELECTION_DELTA)):
-                selected[label] = day
-                public.add(label)
+            for label, first in sorted(first_pass.items()):
+                if first == day:
+                    selected[label] = day
+                    public.add(label)
             cell_labels = [*sorted(public), OTHER_LABELS]
-            for metric in METRICS:
-                histograms = {label: _zeros(metric) for label in cell_labels}
-                for row in by_day.get(day, []):
-                    value = getattr(row, metric)
-                    if value is None:
-                        continue
+            histograms = {
+                (metric, label): _zeros(metric) for metric in METRICS for label in cell_labels
+            }
+            for row in by_day.get(day, []):
+                if row.metric is not None:
                     label = _cell_label(row.touchpoint, public)
-                    histograms[label][value - METRIC_SCALES[metric][0]] += row.count
-                day_cells.extend((metric, day, label, histograms[label]) for label in cell_labels)
-        month_cells: list[tuple[str, date, str, list[int]]] = []
-        for month in months:
-            for metric in METRICS:
-                histogram = _zeros(metric)
-                for row in rows:
-                    value = getattr(row, metric)
-                    if value is not None and row.day.replace(day=1) == month:
-                        histogram[value - METRIC_SCALES[metric][0]] += row.count
-                month_cells.append((metric, month, WHOLE_MONTH, histogram))
+                    histograms[row.metric, label][row.value - low[row.metric]] += row.count
+            day_cells.extend(
+                (metric, day, label, histograms[metric, label])
+                for metric in METRICS
+                for label in cell_labels
+            )
+        month_histograms = {
+            (metric, month): _zeros(metric) for metric in METRICS for month in months
+        }
+        for row in rows:
+            if row.metric is not None:
+                histogram = month_histograms.get((row.metric, row.day.replace(day=1)))
+                if histogram is not None:
+                    histogram[row.value - low[row.metric]] += row.count
+        month_cells = [
+            (metric, month, WHOLE_MONTH, month_histograms[metric, month])
+            for month in months
+            for metric in METRICS
+        ]
         unit.releases.add_labels(survey_id, selected)
         return [
             *_noised(survey_id, DAY, day_cells, budget.day_scale, budget.day_epsilon),
@@ -233,6 +251,35 @@ def _noised(
             epsilon=epsilon,
         )
         offset += width
+
+
+def _day_sums(unit: DataUnit, survey_id: str, months: Sequence[date]) -> list[NewCell]:
+    """Sum each closed month's day cells per label: post-processing, stored so reads are short."""
+    sums: list[NewCell] = []
+    for month in months:
+        last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        for metric in METRICS:
+            by_label: dict[str, tuple[list[int], int]] = {}
+            for cell in unit.releases.cells(survey_id, metric, DAY, month, last):
+                counts, cells = by_label.get(cell.touchpoint, ([0] * len(cell.counts), 0))
+                by_label[cell.touchpoint] = (
+                    [a + b for a, b in zip(counts, cell.counts, strict=True)],
+                    cells + 1,
+                )
+            sums.extend(
+                NewCell(
+                    survey_id=survey_id,
+                    metric=metric,
+                    level=DAY_SUMS,
+                    period=month,
+                    touchpoint=label,
+                    counts=counts,
+                    epsilon=0.0,
+                    cells=cells,
+                )
+                for label, (counts, cells) in sorted(by_label.items())
+            )
+    return sums
 
 
 def _cell_label(touchpoint: str | None, public: Collection[str]) -> str:

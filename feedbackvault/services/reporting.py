@@ -23,10 +23,13 @@ from feedbackvault.scoring import (
     METRIC_SCALES,
     DayCell,
     GroupEstimate,
+    MonthTotals,
+    Part,
     Score,
-    estimate_groups,
+    combine,
     nonnegative_counts,
-    score,
+    parts_of,
+    released_score,
 )
 from feedbackvault.services.releases import (
     METRICS,
@@ -37,7 +40,14 @@ from feedbackvault.services.releases import (
     last_closed_day,
     policy_touchpoints,
 )
-from feedbackvault.storage.releases import DAY, MONTH, SurveyReleases
+from feedbackvault.storage.releases import (
+    DAY,
+    DAY_SUMS,
+    MONTH,
+    ReleaseRepository,
+    StoredCell,
+    SurveyReleases,
+)
 from feedbackvault.storage.units import Stores
 
 GROUPINGS = ("touchpoint", "day", "week", "month")
@@ -83,6 +93,8 @@ class GroupCounts:
 
     key: str
     histogram: dict[int, int]
+    # The unrounded estimate behind the histogram, which scores use (it is unbiased).
+    estimate: dict[int, float]
     noise_variance: float
 
     @property
@@ -153,7 +165,7 @@ class ReportingService:
 
     def aggregates(self, query: ReportQuery, actor: str) -> AggregateRelease:
         """Return the released histograms of the groups whose released n reaches k."""
-        through, groups = self._groups(query, query.group_by)
+        through, groups, _overall = self._view(query, overall=False)
         published = [group for group in groups if group.n >= self.k]
         self._audit("aggregates.released", query, actor)
         return AggregateRelease(
@@ -167,14 +179,13 @@ class ReportingService:
 
     def scores(self, query: ReportQuery, actor: str) -> ScoreRelease:
         """Return the released overall score and the scores of the groups that reach k."""
-        through, groups = self._groups(query, query.group_by)
-        overall_groups = groups if query.group_by is None else self._groups(query, None)[1]
+        through, groups, everything = self._view(query, overall=True)
         published = [
             GroupScore(group.key, _score(query.metric, group))
             for group in groups
             if group.n >= self.k
         ]
-        overall = next((group for group in overall_groups if group.n >= self.k), None)
+        overall = everything if everything is not None and everything.n >= self.k else None
         self._audit("scores.released", query, actor)
         return ScoreRelease(
             metric=query.metric,
@@ -194,19 +205,7 @@ class ReportingService:
         with self.stores.read() as unit:
             for state in unit.releases.surveys():
                 metrics = [
-                    metric
-                    for metric in METRICS
-                    if any(
-                        sum(cell.counts) >= self.k
-                        for level in (MONTH, DAY)
-                        for cell in unit.releases.cells(
-                            state.survey_id,
-                            metric,
-                            level,
-                            state.first_day,
-                            state.released_through,
-                        )
-                    )
+                    metric for metric in METRICS if self._reaches_k(unit.releases, state, metric)
                 ]
                 if not metrics:
                     continue
@@ -229,8 +228,23 @@ class ReportingService:
             )
         return summaries
 
-    def _groups(self, query: ReportQuery, group_by: str | None) -> tuple[date, list[GroupCounts]]:
-        """Release what the window needs, then estimate its groups from the cells, by key."""
+    def _reaches_k(self, releases: ReleaseRepository, state: SurveyReleases, metric: str) -> bool:
+        """Tell whether a released cell of the metric has a released n of at least k.
+
+        Month cells first (one per month); day cells only when no month cell reaches k.
+        """
+        for level in (MONTH, DAY):
+            cells = releases.cells(
+                state.survey_id, metric, level, state.first_day, state.released_through
+            )
+            if any(sum(cell.counts) >= self.k for cell in cells):
+                return True
+        return False
+
+    def _view(
+        self, query: ReportQuery, *, overall: bool
+    ) -> tuple[date, list[GroupCounts], GroupCounts | None]:
+        """Release what the window needs, then estimate its groups (and overall) from cells."""
         errors = query.errors()
         if errors:
             raise ValidationFailed(errors, "The aggregate query is not valid.")
@@ -238,42 +252,65 @@ class ReportingService:
         through = yesterday if query.end is None else min(query.end, yesterday)
         state = self.releases.ensure_released(query.survey_id, through)
         if state is None:
-            return through, []
+            return through, [], None
         first = state.first_day if query.start is None else max(query.start, state.first_day)
         last = min(through, state.released_through)
         if first > last:
-            return through, []
-        return through, self._estimate(query.survey_id, query.metric, group_by, first, last)
+            return through, [], None
+        groups, everything = self._estimate(query, first, last, overall=overall)
+        return through, groups, everything
 
     def _estimate(
-        self, survey_id: str, metric: str, group_by: str | None, first: date, last: date
-    ) -> list[GroupCounts]:
-        """Estimate each group's histogram over first..last from the released cells."""
-        month_start = first.replace(day=1)
-        month_end = _month_end(last)
+        self, query: ReportQuery, first: date, last: date, *, overall: bool
+    ) -> tuple[list[GroupCounts], GroupCounts | None]:
+        """Estimate each group's histogram over first..last from the released cells.
+
+        Whole closed months are read as their month cell and the stored sums of their
+        day cells per label (unless grouped by day or week); only the days of partial or
+        open months are read cell by cell.
+        """
+        metric, group_by, width = query.metric, query.group_by, _width(query.metric)
+        by_calendar_day = group_by in ("day", "week")
         with self.stores.read() as unit:
-            days = unit.releases.cells(survey_id, metric, DAY, month_start, month_end)
-            months = unit.releases.cells(survey_id, metric, MONTH, month_start, month_end)
+            closed = unit.releases.levels(
+                query.survey_id, metric, (MONTH, DAY_SUMS), first.replace(day=1), last
+            )
+            released = {cell.period: cell.counts for cell in closed[MONTH]}
+            sums = closed[DAY_SUMS]
+            full = sorted(
+                month
+                for month in released
+                if not by_calendar_day and first <= month and _month_end(month) <= last
+            )
+            day_cells: list[StoredCell] = []
+            for start, end in _outside(first, last, full):
+                day_cells += unit.releases.cells(query.survey_id, metric, DAY, start, end)
+        totals = _month_totals(released, sums, width)
+        cells = [DayCell(cell.period, cell.touchpoint, cell.counts) for cell in day_cells]
+        whole_months = set(full)
+        whole = [cell for cell in sums if cell.period in whole_months]
+        key_of = _key_function(group_by, first, last)
         budget = self.releases.budget
-        estimates = estimate_groups(
-            (DayCell(cell.period, cell.touchpoint, cell.counts) for cell in days),
-            {cell.period: cell.counts for cell in months},
-            width=_width(metric),
+        estimates = combine(
+            [*parts_of(cells, key_of, width), *_parts(whole, key_of)],
+            totals,
+            width=width,
             day_variance=budget.day_variance,
             month_variance=budget.month_variance,
-            key_of=_key_function(group_by, first, last),
         )
-        low = METRIC_SCALES[metric][0]
-        return [
-            GroupCounts(
-                key=key,
-                histogram={
-                    low + i: count for i, count in enumerate(nonnegative_counts(estimate.values))
-                },
-                noise_variance=estimate.variance,
-            )
-            for key, estimate in _ordered(estimates)
-        ]
+        groups = [_group(metric, key, estimate) for key, estimate in sorted(estimates.items())]
+        if not overall:
+            return groups, None
+        if group_by is None:
+            return groups, groups[0] if groups else None
+        everything = combine(
+            [*parts_of(cells, _everything, width), *_parts(whole, _everything)],
+            totals,
+            width=width,
+            day_variance=budget.day_variance,
+            month_variance=budget.month_variance,
+        )
+        return groups, _group(metric, ALL, everything[ALL]) if ALL in everything else None
 
     def _audit(self, action: str, query: ReportQuery, actor: str) -> None:
         """Record the answer before it is returned: no audit entry, no answer."""
@@ -303,14 +340,64 @@ def _key_function(group_by: str | None, first: date, last: date) -> Callable[[Da
     return key_of
 
 
-def _ordered(estimates: dict[str, GroupEstimate]) -> list[tuple[str, GroupEstimate]]:
-    """Return the groups sorted by key (ISO dates sort by time)."""
-    return sorted(estimates.items())
+def _everything(_cell: DayCell) -> str:
+    """Key every cell of the window as the one overall group."""
+    return ALL
+
+
+def _group(metric: str, key: str, estimate: GroupEstimate) -> GroupCounts:
+    """Round a group's estimate onto non-negative integers, keeping the estimate for scores."""
+    low = METRIC_SCALES[metric][0]
+    return GroupCounts(
+        key=key,
+        histogram={low + i: count for i, count in enumerate(nonnegative_counts(estimate.values))},
+        estimate={low + i: value for i, value in enumerate(estimate.values)},
+        noise_variance=estimate.variance,
+    )
+
+
+def _month_totals(
+    released: dict[date, tuple[int, ...]], sums: list[StoredCell], width: int
+) -> dict[date, MonthTotals]:
+    """Build each closed month's totals from its stored day-cell sums."""
+    added: dict[date, tuple[list[float], int]] = {}
+    for cell in sums:
+        values, cells = added.get(cell.period, ([0.0] * width, 0))
+        for i, count in enumerate(cell.counts):
+            values[i] += count
+        added[cell.period] = (values, cells + (cell.cells or 0))
+    return {
+        month: MonthTotals(released.get(month), values, cells)
+        for month, (values, cells) in added.items()
+    }
+
+
+def _parts(sums: list[StoredCell], key_of: Callable[[DayCell], str | None]) -> list[Part]:
+    """Turn whole months' stored per-label sums into parts of the groups they fall in."""
+    parts = []
+    for cell in sums:
+        key = key_of(DayCell(cell.period, cell.touchpoint, cell.counts))
+        if key is not None:
+            parts.append(Part(cell.period, key, [float(c) for c in cell.counts], cell.cells or 0))
+    return parts
+
+
+def _outside(first: date, last: date, full: list[date]) -> list[tuple[date, date]]:
+    """Return the day ranges of first..last outside the whole months (they are contiguous)."""
+    if not full:
+        return [(first, last)]
+    ranges = []
+    if first < full[0]:
+        ranges.append((first, full[0] - timedelta(days=1)))
+    after = _month_end(full[-1]) + timedelta(days=1)
+    if after <= last:
+        ranges.append((after, last))
+    return ranges
 
 
 def _score(metric: str, group: GroupCounts) -> Score:
-    """Score a released group, its interval widened by the noise of its counts."""
-    return score(metric, group.histogram, group.noise_variance)
+    """Score a released group's estimate, its interval widened by the noise of its counts."""
+    return released_score(metric, group.estimate, group.noise_variance)
 
 
 def _width(metric: str) -> int:

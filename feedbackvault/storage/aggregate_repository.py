@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -35,13 +36,15 @@ _METRIC_COLUMNS = {"nps": Response.nps, "csat": Response.csat, "ces": Response.c
 
 @dataclass(frozen=True)
 class DayCount:
-    """How many eligible responses of one UTC day and touchpoint gave these answers."""
+    """How many eligible responses of one UTC day and touchpoint gave a metric's value.
 
+    With metric None, how many eligible responses the day and touchpoint hold at all.
+    """
+
+    metric: str | None
     day: date
     touchpoint: str | None
-    nps: int | None
-    csat: int | None
-    ces: int | None
+    value: int
     count: int
 
 
@@ -73,6 +76,8 @@ class AggregateRepository:
     ) -> list[HistogramCount]:
         """Count (group key, score value) pairs of live, consented, aggregatable responses.
 
+        Exact live counts: no endpoint serves them (analysts see releases, issue 19); the
+        tests use them to show that each differencing attack works on live counts.
         `start` is inclusive and `end` exclusive. A response counts only while it is not
         anonymised or expired, its purpose may feed aggregates, and its consent record
         exists (erasure removes it), stands and is unexpired. Expired rows are filtered
@@ -111,14 +116,23 @@ class AggregateRepository:
         now: datetime,
         purposes: Collection[str],
     ) -> list[DayCount]:
-        """Count eligible responses per UTC day, touchpoint and answers, in [start, end).
+        """Count eligible responses per UTC day and touchpoint, and per answer of each metric.
 
-        One scan for any number of days: a release reads its days' responses at once. The
-        eligibility is that of `histograms` at the moment `now`.
+        Covers [start, end) in one statement for any number of days: a release reads its
+        days at once. Rows with metric None count every response (for label selection).
+        Eligibility is that of `histograms`.
         """
         if not purposes:
             return []
         day = self._key("day") if self._dialect() == "sqlite" else cast(Response.created_at, Date)
+        conditions = [
+            *_eligible(survey_id, now, purposes),
+            Response.created_month >= start.date().replace(day=1),
+            Response.created_month <= (end - timedelta(microseconds=1)).date().replace(day=1),
+            Response.created_at >= start,
+            Response.created_at < end,
+            self._unindexed(Response.expires_at) > now,
+        ]
         query = (
             select(
                 day.label("day"),
@@ -128,28 +142,31 @@ class AggregateRepository:
                 Response.ces,
                 func.count().label("n"),
             )
-            .where(
-                *_eligible(survey_id, now, purposes),
-                Response.created_month >= start.date().replace(day=1),
-                Response.created_at >= start,
-                Response.created_at < end,
-            )
+            .where(*conditions)
             .group_by(day, Response.touchpoint, Response.nps, Response.csat, Response.ces)
         )
-        query = query.where(self._unindexed(Response.expires_at) > now)
+        connection = self.session.connection()
         if self._dialect() == "postgresql":
-            self.session.execute(text("SET LOCAL jit = off"))
-        return [
-            DayCount(
-                day=date.fromisoformat(_key_text(row.day)),
-                touchpoint=row.touchpoint,
-                nps=row.nps,
-                csat=row.csat,
-                ces=row.ces,
-                count=int(row.n),
-            )
-            for row in self.session.execute(query)
-        ]
+            connection.execute(text("SET LOCAL jit = off"))
+        # One scan; the per-metric counts are added up here from plain tuples (the rows
+        # are at most 1,925 per day and touchpoint), which costs less than a scan per metric.
+        totals: dict[tuple[str | None, object, str | None, int], int] = defaultdict(int)
+        for key, touchpoint, nps, csat, ces, n in connection.execute(query):
+            totals[None, key, touchpoint, 0] += n
+            if nps is not None:
+                totals["nps", key, touchpoint, nps] += n
+            if csat is not None:
+                totals["csat", key, touchpoint, csat] += n
+            if ces is not None:
+                totals["ces", key, touchpoint, ces] += n
+        days: dict[object, date] = {}
+        counts = []
+        for (metric, key, touchpoint, value), n in totals.items():
+            when = days.get(key)
+            if when is None:
+                when = days[key] = date.fromisoformat(_key_text(key))
+            counts.append(DayCount(metric, when, touchpoint, int(value), int(n)))
+        return counts
 
     def first_month(self, survey_id: str, purposes: Collection[str]) -> date | None:
         """Return the month of the survey's earliest response that is not anonymised."""

@@ -309,7 +309,9 @@ class ReleaseCell(DataBase):
 
     survey_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     metric: Mapped[str] = mapped_column(String(8), primary_key=True)
-    # "day" or "month"; period is the day, or the month's first day.
+    # "day" or "month" (released, noisy); or "days": per label, the sum of a closed month's
+    # day cells, derived once from them when the month is released (no new noise, no budget).
+    # period is the day, or the month's first day.
     level: Mapped[str] = mapped_column(String(8), primary_key=True)
     period: Mapped[date] = mapped_column(Date, primary_key=True)
     # A selected label, or "(none)", "(other)" (unselected labels) or "(all)" (a month).
@@ -318,6 +320,8 @@ class ReleaseCell(DataBase):
     counts: Mapped[str] = mapped_column(String(200))
     epsilon: Mapped[float] = mapped_column(Float)
     released_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "days" rows only: how many day cells the sum adds up.
+    cells: Mapped[int | None] = mapped_column(Integer)
 
 
 class ReleaseSurvey(DataBase):

@@ -19,6 +19,8 @@ from feedbackvault.storage.data_models import (
 
 DAY = "day"
 MONTH = "month"
+# Per label, the sum of a closed month's day cells: derived, so reads need not add them up.
+DAY_SUMS = "days"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class StoredCell:
     period: date
     touchpoint: str
     counts: tuple[int, ...]
+    cells: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class NewCell:
     touchpoint: str
     counts: Sequence[int]
     epsilon: float
+    cells: int | None = None
 
 
 class ReleaseRepository:
@@ -77,7 +81,7 @@ class ReleaseRepository:
         lock the transaction took when it began), and the second sees what the first did.
         """
         values = {"survey_id": survey_id, "first_day": first_day, "released_through": before}
-        self.session.execute(self._insert_ignoring(RELEASE_SURVEY, [values]))
+        self.session.execute(self._insert_ignoring(RELEASE_SURVEY), [values])
         query = select(RELEASE_SURVEY).where(RELEASE_SURVEY.c.survey_id == survey_id)
         if self._dialect() == "postgresql":
             query = query.with_for_update()
@@ -107,7 +111,7 @@ class ReleaseRepository:
             for label, day in sorted(labels.items())
         ]
         if rows:
-            self.session.execute(self._insert_ignoring(RELEASE_LABEL, rows))
+            self.session.execute(self._insert_ignoring(RELEASE_LABEL), rows)
 
     def add_cells(self, cells: Iterable[NewCell], at: datetime) -> int:
         """Store new cells, leaving any cell already released as it is; return how many."""
@@ -121,37 +125,53 @@ class ReleaseRepository:
                 "counts": ",".join(str(count) for count in cell.counts),
                 "epsilon": cell.epsilon,
                 "released_at": at,
+                "cells": cell.cells,
             }
             for cell in cells
         ]
-        # Batches keep each statement under SQLite's limit of 32,766 bound parameters.
-        for start in range(0, len(rows), 2000):
-            self.session.execute(self._insert_ignoring(RELEASE_CELL, rows[start : start + 2000]))
+        if rows:
+            self.session.execute(self._insert_ignoring(RELEASE_CELL), rows)
         return len(rows)
 
     def cells(
         self, survey_id: str, metric: str, level: str, start: date, end: date
     ) -> list[StoredCell]:
         """Return a level's cells of one survey and metric with period in start..end."""
-        rows = self.session.execute(
-            select(RELEASE_CELL.c.period, RELEASE_CELL.c.touchpoint, RELEASE_CELL.c.counts)
+        return self.levels(survey_id, metric, (level,), start, end)[level]
+
+    def levels(
+        self, survey_id: str, metric: str, levels: Sequence[str], start: date, end: date
+    ) -> dict[str, list[StoredCell]]:
+        """Return the cells of several levels in one statement, by level, in key order."""
+        query = (
+            select(
+                RELEASE_CELL.c.level,
+                RELEASE_CELL.c.period,
+                RELEASE_CELL.c.touchpoint,
+                RELEASE_CELL.c.counts,
+                RELEASE_CELL.c.cells,
+            )
             .where(
                 RELEASE_CELL.c.survey_id == survey_id,
                 RELEASE_CELL.c.metric == metric,
-                RELEASE_CELL.c.level == level,
+                RELEASE_CELL.c.level.in_(levels),
                 RELEASE_CELL.c.period >= start,
                 RELEASE_CELL.c.period <= end,
             )
-            .order_by(RELEASE_CELL.c.period, RELEASE_CELL.c.touchpoint)
+            .order_by(RELEASE_CELL.c.level, RELEASE_CELL.c.period, RELEASE_CELL.c.touchpoint)
         )
-        return [
-            StoredCell(
-                period=row.period,
-                touchpoint=row.touchpoint,
-                counts=tuple(int(count) for count in row.counts.split(",")),
+        found: dict[str, list[StoredCell]] = {level: [] for level in levels}
+        # Plain tuples on the session's connection: no ORM layer for a read of many rows.
+        for level, period, touchpoint, counts, cells in self.session.connection().execute(query):
+            found[level].append(
+                StoredCell(
+                    period=period,
+                    touchpoint=touchpoint,
+                    counts=tuple(map(int, counts.split(","))),
+                    cells=cells,
+                )
             )
-            for row in rows
-        ]
+        return found
 
     def cell_count(self, survey_id: str) -> int:
         """Count the survey's stored cells."""
@@ -161,11 +181,11 @@ class ReleaseRepository:
             ).scalar_one()
         )
 
-    def _insert_ignoring(self, table: Any, rows: list[dict[str, Any]]) -> Any:
-        """Build an INSERT of rows that skips those whose key is already taken."""
+    def _insert_ignoring(self, table: Any) -> Any:
+        """Build an INSERT (run once per row given) that skips rows whose key is taken."""
         if self._dialect() == "postgresql":
-            return postgresql.insert(table).values(rows).on_conflict_do_nothing()
-        return sqlite.insert(table).values(rows).on_conflict_do_nothing()
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
 
     def _dialect(self) -> str:
         """Name the SQL dialect of the session's database."""

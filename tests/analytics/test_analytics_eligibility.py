@@ -59,7 +59,7 @@ def overall_n(services: Services, metric: str = "nps") -> int:
             now=now,
             purposes=purposes,
         )
-    return sum(row.count for row in rows if getattr(row, metric) is not None)
+    return sum(row.count for row in rows if row.metric == metric)
 
 
 def execute(services: Services, sql: str, **params: Any) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -12,10 +16,11 @@ from feedbackvault.app import Services, create_app
 from feedbackvault.cli import main
 from feedbackvault.settings import Settings
 from tests.analytics.release_support import at, insert_responses
-from tests.support import FrozenClock, bearer
+from tests.support import SHIPPED_POLICIES, FrozenClock, bearer, write_policies
 
 SURVEY = "checkout-2026-q4"
 DAY = date(2026, 11, 10)
+OCTOBER = date(2026, 10, 10)
 
 
 def _cells(services: Services) -> list[tuple[object, ...]]:
@@ -146,3 +151,63 @@ def test_concurrent_first_queries_make_one_release(services: Services, clock: Fr
         ).scalar_one()
     # One release: one audit entry, one set of cells, and every thread got the same answer.
     assert (errors, audits, len(set(answers)), len(answers)) == ([], 1, 1, 4)
+
+
+def _with_policy(settings: Settings, tmp_path: Path, aggregation: str) -> Settings:
+    """Return the settings over a copy of the shipped policies with another aggregation block."""
+    shipped = (SHIPPED_POLICIES / "purposes.yaml").read_text(encoding="utf-8")
+    rewritten = re.sub(r"(?ms)^aggregation:.*?(?=^purposes:)", aggregation + "\n", shipped)
+    folder = write_policies(tmp_path / "custom-policies", rewritten)
+    return dataclasses.replace(settings, policies_dir=folder)
+
+
+def test_policy_lists_public_touchpoints_and_sets_the_budget(
+    settings: Settings, clock: FrozenClock, tmp_path: Path
+) -> None:
+    custom = _with_policy(
+        settings, tmp_path, "aggregation:\n  k: 10\n  epsilon: 0.5\n  touchpoints: [kiosk]\n"
+    )
+    services = Services.build(custom, clock=clock)
+    try:
+        # 30 kiosk responses are far too few to be selected, but the policy lists the label.
+        insert_responses(services, SURVEY, OCTOBER, [{"nps": 9}] * 30, touchpoint="kiosk")
+        insert_responses(services, SURVEY, OCTOBER, [{"nps": 9}] * 30, touchpoint="rare")
+        token = services.tokens.create("analyst", "analytics")
+        body = json.loads(
+            _get(
+                services,
+                token,
+                "aggregates",
+                survey_id=SURVEY,
+                metric="nps",
+                group_by="touchpoint",
+                **{"from": "2026-10-10", "to": "2026-10-10"},
+            )
+        )
+        surveys = json.loads(_get(services, token, "surveys"))["surveys"]
+        with services.databases.data_engine.connect() as connection:
+            epsilons = set(
+                connection.execute(
+                    text("SELECT DISTINCT epsilon FROM release_cell WHERE level <> 'days'")
+                ).scalars()
+            )
+    finally:
+        services.databases.dispose()
+    assert [g["key"] for g in body["groups"]] == ["kiosk"]
+    assert (body["epsilon"], surveys[0]["touchpoints"]) == (0.5, ["kiosk"])
+    # Day and month cells (October is closed) spend 0.6 and 0.3 of the policy's 0.5.
+    assert sorted(round(e, 6) for e in epsilons) == [0.15, 0.3]
+
+
+def test_there_is_no_epsilon_option_for_analysts(services: Services) -> None:
+    token = services.tokens.create("analyst", "analytics")
+    client = create_app(services=services).test_client()
+    for path in ("aggregates", "scores"):
+        response = client.get(
+            f"/api/v1/{path}",
+            query_string={"survey_id": SURVEY, "metric": "nps", "epsilon": "50"},
+            headers=bearer(token),
+        )
+        assert (response.status_code, list(response.get_json()["errors"])) == (422, ["epsilon"])
+    # Nothing was released for a refused query.
+    assert _cells(services) == []

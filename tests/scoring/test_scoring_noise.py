@@ -17,7 +17,7 @@ from feedbackvault.scoring import (
 )
 
 DRAWS = 40_000
-SCALE = 1 / 0.55  # a day cell's scale at epsilon 1
+SCALE = 1 / 0.6  # a day cell's scale at epsilon 1
 
 
 def _chi_square_upper_tail(statistic: float, df: int) -> float:
@@ -70,8 +70,8 @@ def test_counts_keep_their_order_and_are_integers() -> None:
 
 def test_opendp_proves_the_budget_split() -> None:
     budget = BudgetSplit(1.0)
-    assert privacy_loss(budget.day_scale) == pytest.approx(0.55)
-    assert privacy_loss(budget.month_scale) == pytest.approx(0.35)
+    assert privacy_loss(budget.day_scale) == pytest.approx(0.6)
+    assert privacy_loss(budget.month_scale) == pytest.approx(0.3)
     total = budget.selection_epsilon + budget.day_epsilon + budget.month_epsilon
     assert total == pytest.approx(1.0)
 

@@ -45,6 +45,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/v1/privacy/audit"): OFFICER,
     ("GET", "/api/v1/aggregates"): ANALYST,
     ("GET", "/api/v1/scores"): ANALYST,
+    ("GET", "/api/v1/surveys"): ANALYST,
 }
 # Flask's own static-file route and smorest's docs assets serve no data.
 IGNORED_ENDPOINTS = {"static"}

@@ -41,9 +41,9 @@ it is. The current UTC day is never released.
 default 1.0) bounds its privacy loss per metric over everything ever released
 (ε-differential privacy; neighbouring datasets differ by one response), split as:
 0.1·ε to select touchpoint labels (thresholded Laplace, δ ≤ 1e-6, on the day the
-response is released), 0.55·ε for its day cell (noise scale 1/(0.55·ε): variance
-≈ 6.4 per count at ε = 1) and 0.35·ε for its month cell (scale 1/(0.35·ε):
-variance ≈ 16.2 per count at ε = 1). Touchpoint cells partition a day's responses,
+response is released), 0.6·ε for its day cell (noise scale 1/(0.6·ε): variance
+≈ 5.4 per count at ε = 1) and 0.3·ε for its month cell (scale 1/(0.3·ε):
+variance ≈ 22.1 per count at ε = 1). Touchpoint cells partition a day's responses,
 so one response is in one day cell and one month cell.
 
 **Estimates.** A group is the sum of its day cells in the window, each month's

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("counts", sa.String(200), nullable=False),
         sa.Column("epsilon", sa.Float(), nullable=False),
         sa.Column("released_at", UTCDateTime(), nullable=False),
+        sa.Column("cells", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint(
             "survey_id", "metric", "level", "period", "touchpoint", name="pk_release_cell"
         ),
