@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,3 +92,20 @@ def stored_bytes(services: Services) -> bytes:
 def bearer(token: str) -> dict[str, str]:
     """Build the Authorization header of a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def table_digests(services: Services) -> dict[str, str]:
+    """Digest every table of both stores (its rows, in any order): any change shows."""
+    digests: dict[str, str] = {}
+    for label, engine in (
+        ("data", services.databases.data_engine),
+        ("keys", services.databases.keys_engine),
+    ):
+        tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+        with engine.connect() as connection:
+            for table in tables:
+                rows = sorted(repr(tuple(row)) for row in connection.execute(
+                    text(f'SELECT * FROM "{table}"')
+                ))  # fmt: skip
+                digests[f"{label}.{table}"] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return digests
