@@ -25,8 +25,8 @@ MAX_EXAMPLES = "5"
 CASES = re.compile(r"(\d+) generated, (\d+) passed")
 
 
-def run_schemathesis(port: int, token: str | None) -> tuple[int, str]:
-    """Run the schemathesis CLI once; return its exit code and output."""
+def run_schemathesis(port: int, token: str | None, folder: Path) -> tuple[int, str]:
+    """Run the schemathesis CLI once in `folder` (its caches stay out of the checkout)."""
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
@@ -47,19 +47,24 @@ def run_schemathesis(port: int, token: str | None) -> tuple[int, str]:
     ]
     if token is not None:
         command += ["--header", f"Authorization: Bearer {token}"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=folder
+    )
     return done.returncode, done.stdout + done.stderr
 
 
 def test_every_role_gets_only_declared_answers(
-    settings: Settings, services: Services, capsys: pytest.CaptureFixture[str]
+    settings: Settings,
+    services: Services,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tokens: dict[str, str | None] = {role: services.tokens.create(role, role) for role in ROLES}
     tokens["anonymous"] = None
     figures = {}
     with serve_command(settings, workers=2) as port:
         for role, token in tokens.items():
-            code, output = run_schemathesis(port, token)
+            code, output = run_schemathesis(port, token, tmp_path)
             found = CASES.search(output)
             assert code == 0 and found, output[-4000:]
             generated, passed = int(found[1]), int(found[2])
