@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import shutil
+
+
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,3 +137,20 @@ def behind_the_app(services: Services, *statements: Any) -> None:
             unit.session.execute(text("SET LOCAL session_replication_role = replica"))
         for statement in statements:
             unit.session.execute(statement)
+
+
+def table_digests(services: Services) -> dict[str, str]:
+    """Digest every table of both stores (its rows, in any order): any change shows."""
+    digests: dict[str, str] = {}
+    for label, engine in (
+        ("data", services.databases.data_engine),
+        ("keys", services.databases.keys_engine),
+    ):
+        tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+        with engine.connect() as connection:
+            for table in tables:
+                rows = sorted(repr(tuple(row)) for row in connection.execute(
+                    text(f'SELECT * FROM "{table}"')
+                ))  # fmt: skip
+                digests[f"{label}.{table}"] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return digests

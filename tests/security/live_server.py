@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -183,3 +184,25 @@ def run_submitters(
     for submitter in submitters:
         submitter.join(timeout=30)
     return submitters
+
+
+@contextlib.contextmanager
+def serve_command(settings: Settings, workers: int = 1) -> Iterator[int]:
+    """Run `feedbackvault serve` (gunicorn as the command configures it) on a free port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "feedbackvault.cli", "serve",
+            "--port", str(port), "--workers", str(workers),
+        ],
+        env=server_env(settings),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    server = Server(port, process)
+    try:
+        server.wait_ready()
+        yield port
+    finally:
+        server.stop()

@@ -4,47 +4,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from feedbackvault.app import Services
 from feedbackvault.settings import Settings
-from tests.security.live_server import STARTUP_SECONDS, free_port, server_env
+from tests.security.live_server import serve_command
 from tests.support import row_counts, submission
 
 
 @pytest.fixture
-def served(settings: Settings, services: Services) -> Iterator[int]:
+def served(settings: Settings) -> Iterator[int]:
     """Run `feedbackvault serve` (gunicorn as the command configures it) on a free port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feedbackvault.cli", "serve", "--port", str(port), "--workers", "1"],
-        env=server_env(settings),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, "serve exited"
-            assert time.monotonic() < deadline, "serve did not start"
-            try:
-                status, _, _ = call(port, "GET", "/readyz")
-                if status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with serve_command(settings) as port:
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
 
 
 def call(
