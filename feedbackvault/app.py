@@ -191,7 +191,7 @@ class Services:
         from feedbackvault.services.maintenance import MaintenanceService
 
         return MaintenanceService(
-            self.policies, self.retention, self.orphan_keys, self.key_rotation
+            self.policies, self.retention, self.orphan_keys, self.key_rotation, self.releases
         )
 
     @cached_property

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copy
-import shutil
-
-
 import hashlib
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

@@ -12,6 +12,7 @@ from feedbackvault.services.key_rotation import (
     rotation_line,
 )
 from feedbackvault.services.orphan_keys import OrphanKeyCollector, summary_line
+from feedbackvault.services.releases import ReleaseService
 from feedbackvault.services.retention import RetentionService, summary_lines
 
 ACTOR = "maintain"
@@ -39,14 +40,19 @@ class MaintenanceService:
         retention: RetentionService,
         orphan_keys: OrphanKeyCollector,
         key_rotation: KeyRotationService,
+        releases: ReleaseService,
     ) -> None:
         self.policies = policies
+        self.releases = releases
         self.retention = retention
         self.orphan_keys = orphan_keys
         self.key_rotation = key_rotation
-        # In order: expired data goes first, so its keys are shredded before a rotation
-        # would rewrap them. A new step is one more line here.
+        # In order: closed days are released while their responses still count (a
+        # release counts what is eligible when it is made); expired data goes before the
+        # rotation, so its keys are shredded rather than rewrapped. A new step is one
+        # more line here.
         self.steps: list[Step] = [
+            Step("releases", self._release_closed_days),
             Step("retention sweep", self._sweep),
             Step("keys gc", self._collect_orphans),
             Step("kek rotation", self._rotate_when_due),
@@ -57,11 +63,19 @@ class MaintenanceService:
         """Run every step in order; return what each did, one line each, prefixed by its name."""
         return [f"{step.name}: {line}" for step in self.steps for line in step.run()]
 
+    def _release_closed_days(self) -> list[str]:
+        report = self.releases.publish_closed_days()
+        return [
+            f"released {report.cells} cells over {report.days} days of {report.surveys} "
+            f"surveys, through {report.through.isoformat()}"
+        ]
+
     def _sweep(self) -> list[str]:
         return summary_lines(self.retention.sweep(), self.policies)
 
     def _collect_orphans(self) -> list[str]:
-        return [summary_line(self.orphan_keys.collect(actor=ACTOR))]
+        # The step's name already says "keys gc".
+        return [summary_line(self.orphan_keys.collect(actor=ACTOR)).removeprefix("keys gc: ")]
 
     def _rotate_when_due(self) -> list[str]:
         rotation = self.key_rotation.rotate_when_due(actor=ACTOR)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 from click.testing import CliRunner
 from flask.testing import FlaskClient
@@ -59,9 +60,26 @@ def test_maintain_sweeps_expired_data_and_collects_orphaned_keys(
     clock.advance(days=400)
     lines = services.maintenance.run()
     assert "retention sweep: subjects left with nothing were shredded: 1" in lines
-    assert any(line.startswith("keys gc: 1 of 1 keyed subject older than") for line in lines)
+    assert any(line.startswith("keys gc: 1 of 1 keyed subject older than") for line in lines), lines
     with services.stores.keys_read() as unit:
         assert list(unit.session.scalars(select(SubjectKey))) == []
+
+
+def test_maintain_releases_each_closed_day_once(
+    services: Services, client: FlaskClient, collector: dict[str, str], clock: FrozenClock
+) -> None:
+    assert client.post("/api/v1/responses", json=submission(), headers=collector).status_code == 201
+    today = clock.now().date()
+
+    def released() -> str:
+        [line] = [line for line in services.maintenance.run() if line.startswith("releases:")]
+        return line
+
+    assert released().endswith(f"through {today - timedelta(days=1)}")
+    clock.advance(days=1)
+    first = released()
+    assert first.endswith(f"through {today}") and " 0 cells" not in first, first
+    assert " 0 cells over 0 days" in released()
 
 
 def test_maintain_command_prints_what_it_did(services: Services) -> None:
