@@ -169,8 +169,9 @@ def test_policy_lists_public_touchpoints_and_sets_the_budget(
     )
     services = Services.build(custom, clock=clock)
     try:
-        # 30 kiosk responses are far too few to be selected, but the policy lists the label.
-        insert_responses(services, SURVEY, OCTOBER, [{"nps": 9}] * 30, touchpoint="kiosk")
+        # 120 kiosk responses are too few to be selected at this budget, but the policy
+        # lists the label; 120 keeps its released n (sd ~16 at eps 0.5) far above k.
+        insert_responses(services, SURVEY, OCTOBER, [{"nps": 9}] * 120, touchpoint="kiosk")
         insert_responses(services, SURVEY, OCTOBER, [{"nps": 9}] * 30, touchpoint="rare")
         token = services.tokens.create("analyst", "analytics")
         body = json.loads(
