@@ -14,6 +14,7 @@ from feedbackvault.api.analytics.views import blp as analytics_blp
 from feedbackvault.api.blueprint import Api, openapi_config
 from feedbackvault.api.collect.views import blp as collect_blp
 from feedbackvault.api.context import EXTENSION_KEY
+from feedbackvault.api.follow_up.views import blp as follow_up_blp
 from feedbackvault.api.health import bp as health_bp
 from feedbackvault.api.meta.views import blp as meta_blp
 from feedbackvault.api.privacy.views import blp as privacy_blp
@@ -25,6 +26,7 @@ from feedbackvault.domain.clock import Clock, SystemClock
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.policies.loader import load_policy_set
 from feedbackvault.services.collection import CollectionService
+from feedbackvault.services.follow_up import FollowUpService
 from feedbackvault.services.key_rotation import KeyRotationService
 from feedbackvault.services.orphan_keys import OrphanKeyCollector
 from feedbackvault.services.reporting import ReportingService
@@ -65,6 +67,7 @@ class Services:
     reporting: ReportingService
     retention: RetentionService
     subject_rights: SubjectRightsService
+    follow_up: FollowUpService
 
     @classmethod
     def build(
@@ -99,6 +102,7 @@ class Services:
             reporting=ReportingService(stores, policies, clock),
             retention=RetentionService(stores, policies, clock),
             subject_rights=SubjectRightsService(stores, policies, subject_keys, clock),
+            follow_up=FollowUpService(stores, policies, subject_keys, clock),
         )
 
     def ready(self) -> bool:
@@ -147,6 +151,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(collect_blp)
     api.register_blueprint(privacy_blp)
     api.register_blueprint(analytics_blp)
+    api.register_blueprint(follow_up_blp)
     app.register_blueprint(health_bp)
     problems_module.init_app(app)
     for error in UNAVAILABLE_ERRORS:

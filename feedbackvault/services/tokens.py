@@ -15,7 +15,7 @@ from feedbackvault.services.collection import hash_secret
 from feedbackvault.storage.data_models import ApiToken
 from feedbackvault.storage.units import Stores
 
-ROLES = ("collector", "privacy_officer", "analyst")
+ROLES = ("collector", "privacy_officer", "analyst", "follow_up")
 TOKEN_PREFIX = "fv_"  # noqa: S105 - a label, not a secret
 # A checked token is trusted for this long per worker process, sparing a query
 # per request; a revocation from another process takes effect within it.

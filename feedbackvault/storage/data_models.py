@@ -136,6 +136,16 @@ class Response(DataBase):
             "ix_response_consent_id", "consent_id", "consent_id IS NOT NULL", unique=True
         ),
         _partial_index("ix_response_expires_at", "expires_at", "anonymised_at IS NULL"),
+        # The follow-up queue of a purpose, newest first, a page at a time (keyset on
+        # created_at and id). Partial: a response without a subject holds no contact.
+        Index(
+            "ix_response_follow_up",
+            "purpose",
+            "created_at",
+            "id",
+            postgresql_where=text("subject_id IS NOT NULL"),
+            sqlite_where=text("subject_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -216,6 +226,25 @@ SHRED_QUEUE = Table(
 )
 
 
+class FollowUp(DataBase):
+    """A response that follow-up staff have handled: who, when, and their note as ciphertext."""
+
+    __tablename__ = "follow_up"
+
+    response_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The response's subject: the note's associated data names it, and an erasure of the
+    # subject deletes the row with its responses (no foreign key, as between the others).
+    subject_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    # The note is personal data: encrypted under the subject's data key.
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(100))
+    # The earlier of the response's and its consent record's expiry: the sweep deletes
+    # the row then, with the response it is about.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class AuditEntry(DataBase):
     """One link of the append-only, hash-chained audit log."""
 
@@ -273,3 +302,4 @@ ERASURE_TOMBSTONE = _table(ErasureTombstone)
 PRIVACY_REQUEST = _table(PrivacyRequest)
 AUDIT_ENTRY = _table(AuditEntry)
 AUDIT_HEAD = _table(AuditHead)
+FOLLOW_UP = _table(FollowUp)

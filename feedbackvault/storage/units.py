@@ -18,6 +18,7 @@ from feedbackvault.storage.collection_repository import (
 )
 from feedbackvault.storage.database import Databases
 from feedbackvault.storage.driver_statements import DriverCursor, driver_cursor
+from feedbackvault.storage.follow_up_repository import FollowUpRepository
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository, KeyRows
 from feedbackvault.storage.privacy_repository import PrivacyRequestRepository, PrivacyRequestRows
@@ -46,6 +47,7 @@ class DataUnit:
         self.subject_data = SubjectDataRepository(self.session)
         self.aggregates = AggregateRepository(self.session)
         self.retention = RetentionRepository(self.session)
+        self.follow_ups = FollowUpRepository(self.session)
 
     def pipelined(self) -> AbstractContextManager[None]:
         """Send the block's driver statements together, where the driver can (PostgreSQL)."""
