@@ -2,7 +2,8 @@
 
 Every answer (JSON, problem documents, /docs) carries `nosniff`, `DENY` framing,
 `no-referrer`, `no-store` and a Content-Security-Policy. API JSON gets the strictest
-policy (`default-src 'none'`); the Swagger UI page at /docs may load its scripts and
+policy (`default-src 'none'`); web pages may load scripts and styles from the service
+itself only (no inline script or style); the Swagger UI page at /docs may load its scripts and
 styles from the CDN configured in `api/blueprint.py` and run its own inline script,
 allowed by hash. `Strict-Transport-Security` is always sent; browsers honour it
 only over HTTPS, so it takes effect once the service is behind TLS.
@@ -24,6 +25,13 @@ from flask_cors import CORS
 from feedbackvault.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The web pages (console, privacy centre): their own scripts and styles only, nothing
+# inline, forms posting back to this service.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_PATHS = re.compile(r"^/(?:console|privacy)(?:/|$)|^/assets/")
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -77,6 +85,8 @@ def add_security_headers(response: Response) -> Response:
     if endpoint.endswith(DOCS_ENDPOINT_SUFFIX) and response.status_code == 200:
         cdn_url = str(current_app.config.get("OPENAPI_SWAGGER_UI_URL", ""))
         policy = docs_policy(response.get_data(), cdn_url)
+    elif PAGE_PATHS.match(request.path):
+        policy = PAGE_CSP
     else:
         policy = API_CSP
     if CSP_HEADER.lower() in present:

@@ -9,7 +9,7 @@ the response's and its consent's expiry so the sweep deletes it then.
 (keyset on created_at and id), over the responses that have a subject.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from alembic import op
 from feedbackvault.storage.types import UTCDateTime
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
