@@ -44,7 +44,7 @@ CONSENT_COLUMNS = (
     "withdrawn_at", "signature",
 )  # fmt: skip
 FOLLOW_UP_COLUMNS = ("response_id", "status", "done_at", "done_by", "note")
-RECIPIENT_COLUMNS = ("recipient", "at", "action", "response_id")
+RECIPIENT_COLUMNS = ("recipient", "at", "action", "response_ids")
 HISTORY_COLUMNS = ("seq", "at", "actor", "action", "subject_ref", "request_id", "details", "hash")
 PURPOSE_COLUMNS = (
     "purpose", "description", "legal_basis", "retention", "consent_retention", "on_expiry",

@@ -144,7 +144,7 @@ class FollowUpService:
                 actor=actor,
                 action="follow_up.shown",
                 subject_ref=row.subject_id,
-                details={"response_id": response_id, "via": "item"},
+                details={"response_ids": [response_id], "via": "item"},
             )
         return items[response_id]
 
@@ -177,7 +177,7 @@ class FollowUpService:
                 actor=actor,
                 action="follow_up.done",
                 subject_ref=locked.subject_id,
-                details={"response_id": response_id, "note_chars": len(note)},
+                details={"response_ids": [response_id], "note_chars": len(note)},
             )
         items = self._decrypted([row])
         done = items.get(response_id)
@@ -198,8 +198,8 @@ class FollowUpService:
         """Open the rows' fields with their subjects' keys; rows whose key is gone are left out."""
         if not rows:
             return {}
-        with self.stores.keys_read() as keys:
-            opened = self.subject_keys.open_many(keys, sorted({row.subject_id for row in rows}))
+        with self.stores.key_reads() as keys:
+            opened = self.subject_keys.open_newest(keys, sorted({row.subject_id for row in rows}))
         return {
             row.response_id: _item(row, opened[row.subject_id])
             for row in rows
@@ -226,13 +226,17 @@ class FollowUpService:
                     **{k: v for k, v in filters.items() if v is not None},
                 },
             )
+            shown: dict[str, list[str]] = {}
             for row in rows:
+                shown.setdefault(row.subject_id, []).append(row.response_id)
+            # One entry per subject shown, beside it (its access export finds it there).
+            for subject_id, response_ids in shown.items():
                 unit.audit.send(
                     at=now,
                     actor=actor,
                     action="follow_up.shown",
-                    subject_ref=row.subject_id,
-                    details={"response_id": row.response_id, "via": "listing"},
+                    subject_ref=subject_id,
+                    details={"response_ids": response_ids, "via": "listing"},
                 )
 
 
@@ -360,7 +364,7 @@ def recipient_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
             "recipient": entry["actor"],
             "at": isoformat_z(entry["at"]),
             "action": entry["action"],
-            "response_id": json.loads(entry["details"]).get("response_id"),
+            "response_ids": json.loads(entry["details"]).get("response_ids", []),
         }
         for entry in entries
     ]

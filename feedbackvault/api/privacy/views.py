@@ -220,7 +220,7 @@ class Fulfilment(MethodView):
           "recorded_at", "expires_at", "withdrawn_at", "signature"}],
           "follow_ups": [{"response_id", "status", "done_at", "done_by",
           "note"}], "recipients": [{"recipient", "at", "action",
-          "response_id"}] (who was shown the subject's data: follow-up
+          "response_ids"}] (who was shown the subject's data: follow-up
           listings, item views and closings, Art. 15(1)(c)),
           "purposes": {id: {"description", "legal_basis", "retention",
           "consent_retention", "on_expiry", "aggregate", "notice_versions"}},
