@@ -314,3 +314,21 @@ def test_rectification_keeps_the_note_readable_under_the_new_key(
     )
     [item] = client.get(f"{QUEUE}?status=done", headers=staff).get_json()["follow_ups"]
     assert (item["note"], item["respondent"]["email"]) == ("Adres klopte niet", "an.new@example.nl")
+
+
+def test_openapi_declares_every_status_of_the_follow_up_endpoints(client: FlaskClient) -> None:
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    declared = {
+        (method, path): sorted(operation["responses"])
+        for path, operations in paths.items()
+        if path.startswith("/api/v1/follow-ups")
+        for method, operation in operations.items()
+        if method in ("get", "post")
+    }
+    assert declared == {
+        ("get", "/api/v1/follow-ups"): ["200", "401", "403", "422", "503", "default"],
+        ("get", "/api/v1/follow-ups/{response_id}"): ["200", "401", "403", "404", "503", "default"],
+        ("post", "/api/v1/follow-ups/{response_id}/done"): [
+            "200", "400", "401", "403", "404", "409", "413", "415", "422", "503", "default",
+        ],
+    }  # fmt: skip
