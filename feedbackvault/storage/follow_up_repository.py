@@ -22,7 +22,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from feedbackvault.storage.data_models import AUDIT_ENTRY, CONSENT, FOLLOW_UP, RESPONSE
+from feedbackvault.storage.data_models import (
+    AUDIT_ENTRY,
+    CONSENT,
+    FOLLOW_UP,
+    RESPONSE,
+)
 
 DONE = "done"
 # The score at or below which a response is unhappy, per metric: NPS detractors (0-6),
@@ -90,10 +95,12 @@ def _eligible(now: datetime) -> list[ColumnElement[bool]]:
     never shown without standing consent, whatever the order of events.
     """
     return [
+        # The condition of ix_response_follow_up (FOLLOW_UP_INDEX_WHERE), so both
+        # databases see that the partial index holds every row the queue may list.
         RESPONSE.c.subject_id.is_not(None),
+        or_(RESPONSE.c.email_ct.is_not(None), RESPONSE.c.customer_id_ct.is_not(None)),
         RESPONSE.c.anonymised_at.is_(None),
         RESPONSE.c.expires_at > now,
-        or_(RESPONSE.c.email_ct.is_not(None), RESPONSE.c.customer_id_ct.is_not(None)),
         CONSENT.c.withdrawn_at.is_(None),
         CONSENT.c.expires_at > now,
     ]
@@ -130,23 +137,7 @@ class FollowUpRepository:
         so a page costs the rows it reads, however long the queue. `band` 0 keeps the
         unhappy responses on the filter's metric (any metric without one), 1 the rest.
         """
-        query = _base(now).where(RESPONSE.c.purpose == purpose)
-        if wanted.status == DONE:
-            query = query.where(FOLLOW_UP.c.status == DONE)
-        else:
-            query = query.where(FOLLOW_UP.c.response_id.is_(None))
-        if wanted.survey_id is not None:
-            query = query.where(RESPONSE.c.survey_id == wanted.survey_id)
-        if wanted.metric is not None:
-            score = RESPONSE.c[wanted.metric]
-            query = query.where(score.is_not(None))
-            if wanted.max_score is not None:
-                query = query.where(score <= wanted.max_score)
-        if band is not None:
-            query = query.where(unhappy(wanted.metric) if band == 0 else happy_rest(wanted.metric))
-        if after is not None:
-            query = query.where(tuple_(RESPONSE.c.created_at, RESPONSE.c.id) < tuple_(*after))
-        query = query.order_by(RESPONSE.c.created_at.desc(), RESPONSE.c.id.desc()).limit(limit)
+        query = page_query(wanted, purpose, now, band, after, limit)
         return [_row(row, band or 0) for row in self.session.execute(query)]
 
     def one(self, response_id: str, purposes: Sequence[str], now: datetime) -> QueueRow | None:
@@ -246,6 +237,34 @@ class FollowUpRepository:
             delete(FOLLOW_UP).where(FOLLOW_UP.c.response_id.in_(list(response_ids)))
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def page_query(
+    wanted: QueueFilter,
+    purpose: str,
+    now: datetime,
+    band: int | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Select[Any]:
+    """Build the query of `FollowUpRepository.page` (its plan is tested on both databases)."""
+    query = _base(now).where(RESPONSE.c.purpose == purpose)
+    if wanted.status == DONE:
+        query = query.where(FOLLOW_UP.c.status == DONE)
+    else:
+        query = query.where(FOLLOW_UP.c.response_id.is_(None))
+    if wanted.survey_id is not None:
+        query = query.where(RESPONSE.c.survey_id == wanted.survey_id)
+    if wanted.metric is not None:
+        score = RESPONSE.c[wanted.metric]
+        query = query.where(score.is_not(None))
+        if wanted.max_score is not None:
+            query = query.where(score <= wanted.max_score)
+    if band is not None:
+        query = query.where(unhappy(wanted.metric) if band == 0 else happy_rest(wanted.metric))
+    if after is not None:
+        query = query.where(tuple_(RESPONSE.c.created_at, RESPONSE.c.id) < tuple_(*after))
+    return query.order_by(RESPONSE.c.created_at.desc(), RESPONSE.c.id.desc()).limit(limit)
 
 
 def happy_rest(metric: str | None) -> ColumnElement[bool]:

@@ -6,7 +6,8 @@ erasure deletes the row with the subject's responses, and carries the earlier of
 the response's and its consent's expiry so the sweep deletes it then.
 
 `ix_response_follow_up` lists a purpose's responses newest first, a page at a time
-(keyset on created_at and id), over the responses that have a subject.
+(keyset on created_at and id), over the responses that hold a contact field (only
+those are listed; an erasure's lookup by subject cannot take it).
 
 Revision ID: 0016
 Revises: 0014
@@ -24,7 +25,10 @@ down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-HAS_SUBJECT = sa.text("subject_id IS NOT NULL")
+# As data_models.FOLLOW_UP_INDEX_WHERE (a migration keeps its own copy).
+HAS_CONTACT = sa.text(
+    "subject_id IS NOT NULL AND (email_ct IS NOT NULL OR customer_id_ct IS NOT NULL)"
+)
 
 
 def upgrade() -> None:
@@ -45,8 +49,8 @@ def upgrade() -> None:
         "ix_response_follow_up",
         "response",
         ["purpose", "created_at", "id"],
-        postgresql_where=HAS_SUBJECT,
-        sqlite_where=HAS_SUBJECT,
+        postgresql_where=HAS_CONTACT,
+        sqlite_where=HAS_CONTACT,
     )
 
 
