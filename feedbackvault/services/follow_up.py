@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 # A note is written by staff about a call or an e-mail; the comment it answers has the same cap.
 MAX_NOTE_LENGTH = 2000
+# Response ids are UUIDs; a cursor's id is checked against this before any SQL sees it.
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 INVALID_LISTING = "The listing's parameters are not valid."
 CURSOR_MESSAGE = "Not a cursor of this listing: pass the `next` of the page before, unchanged."
 
@@ -318,7 +321,7 @@ def _decode(cursor: str | None, order: str) -> tuple[int | None, tuple[datetime,
             given_order == order
             and (band in (0, 1) if order == DETRACTORS else band is None)
             and isinstance(response_id, str)
-            and len(response_id) <= 36
+            and _ID.fullmatch(response_id) is not None
             and at.tzinfo is not None
             and 1970 <= at.year <= 9998
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -12,6 +13,11 @@ from feedbackvault.app import Services
 from feedbackvault.storage.data_models import AUDIT_ENTRY, FOLLOW_UP
 from tests.follow_up.support import QUEUE, follow_up_body, fulfilled, listed, submit
 from tests.support import FrozenClock, bearer, submission
+
+
+def encode_cursor(parts: list[object]) -> str:
+    raw = json.dumps(parts).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 @pytest.fixture
@@ -200,6 +206,11 @@ def test_bad_notes_are_422_and_store_nothing(
         "?limit=201",
         "?cursor=bm9wZQ",
         "?cursor=%%%",
+        # A well-formed cursor whose id holds a NUL (PostgreSQL text cannot) or is no id.
+        "?cursor=" + encode_cursor(["newest", None, "2026-11-24T10:00:00Z", "a\u0000b"]),
+        "?cursor=" + encode_cursor(["newest", None, "2026-11-24T10:00:00Z", "x" * 36]),
+        "?cursor=" + encode_cursor(["newest", None, "0001-01-01T00:00:00Z", "0" * 36]),
+        "?cursor=" + encode_cursor(["newest", None, "2026-11-24T10:00:00", "0" * 36]),
         "?order=oldest",
     ],
 )

@@ -51,7 +51,15 @@ def test_filters_by_metric_and_maximum_score(
 
 
 @pytest.mark.parametrize(
-    "query", ["status=closed", "metric=xyz", "max_score=3", "metric=nps&max_score=99", "cursor=x"]
+    "query",
+    [
+        "status=closed",
+        "metric=xyz",
+        "max_score=3",
+        "metric=nps&max_score=99",
+        "cursor=x",
+        "survey_id=a%00b",
+    ],
 )
 def test_a_filter_the_page_never_offers_is_a_400_page(
     person: Callable[..., FlaskClient], query: str
@@ -114,3 +122,14 @@ def test_an_item_outside_a_follow_up_purpose_is_a_404_page(
 def test_an_empty_queue_explains_how_items_arrive(person: Callable[..., FlaskClient]) -> None:
     text = text_of(person("follow_up").get("/console/follow-up?lang=en"))
     assert "Nothing to follow up" in text and "follow_up: true" in text
+
+
+@pytest.mark.parametrize("suffix", ["", "/done"])
+def test_an_id_with_nul_is_a_404_page(person: Callable[..., FlaskClient], suffix: str) -> None:
+    browser = person("follow_up")
+    if suffix:
+        token = csrf_token(browser, "/console/account")
+        answer = browser.post(f"/console/follow-up/a%00b{suffix}", data={"csrf_token": token})
+    else:
+        answer = browser.get("/console/follow-up/a%00b")
+    assert answer.status_code == 404

@@ -47,6 +47,9 @@ class DoneForm(FlaskForm):  # type: ignore[misc]  # FlaskForm is untyped
 def _query() -> QueueQuery:
     """Read the page's filters; a value the page never offers is a 400 page."""
     args = request.args
+    # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
+    if any("\x00" in value for value in args.values()):
+        abort(400)
     status = args.get("status") or OPEN
     order = args.get("order") or DETRACTORS
     metric = args.get("metric") or None
@@ -88,6 +91,7 @@ def follow_up() -> str | tuple[str, int]:
 @require_roles(FOLLOW_UP)
 def follow_up_item(response_id: str) -> str | tuple[str, int]:
     """Show one item with the respondent's contact details, and the form to mark it done."""
+    _check_id(response_id)
     item = services().follow_up.item(current_account().actor, response_id)
     return render_template("console/follow_up_item.html", item=item, form=DoneForm(formdata=None))
 
@@ -96,6 +100,7 @@ def follow_up_item(response_id: str) -> str | tuple[str, int]:
 @require_roles(FOLLOW_UP)
 def follow_up_done(response_id: str) -> BaseResponse | tuple[str, int]:
     """Mark an item done with a note, then return to the queue."""
+    _check_id(response_id)
     form = DoneForm()
     if form.validate_on_submit():
         try:
@@ -109,6 +114,12 @@ def follow_up_done(response_id: str) -> BaseResponse | tuple[str, int]:
         return redirect(url_for("console.follow_up"))
     item = services().follow_up.item(current_account().actor, response_id)
     return render_template("console/follow_up_item.html", item=item, form=form), 400
+
+
+def _check_id(response_id: str) -> None:
+    """Answer 404 for an id no response can have (a NUL would fail PostgreSQL's query)."""
+    if "\x00" in response_id or len(response_id) > MAX_SURVEY_LENGTH:
+        abort(404)
 
 
 def _filters(query: QueueQuery) -> dict[str, Any]:
