@@ -50,7 +50,13 @@ from sqlalchemy import insert, text
 from feedbackvault.app import Services, create_app
 from feedbackvault.domain.ids import new_id
 from feedbackvault.services.collection import seal
-from feedbackvault.storage.data_models import Consent, FollowUp, Response, Subject
+from feedbackvault.storage.data_models import (
+    FOLLOW_UP_INDEX_WHERE,
+    Consent,
+    FollowUp,
+    Response,
+    Subject,
+)
 from feedbackvault.storage.keystore_models import SubjectKey
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
@@ -60,8 +66,9 @@ TOUCHPOINTS = ("phone", "chat", "email", "store")
 PER_SUBJECT = 10
 CHUNK = 10_000
 RESULTS = Path(__file__).resolve().parent / "results"
+# One page as bare SQL: the index's own condition, so it walks ix_response_follow_up too.
 BARE_PAGE = (
-    "SELECT id, created_at FROM response WHERE purpose = :purpose AND subject_id IS NOT NULL"
+    f"SELECT id, created_at FROM response WHERE purpose = :purpose AND {FOLLOW_UP_INDEX_WHERE}"
     " ORDER BY created_at DESC, id DESC LIMIT 50"
 )
 
