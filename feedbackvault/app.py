@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from feedbackvault.crypto.signing import ReceiptSigner
     from feedbackvault.services.accounts import AccountService
     from feedbackvault.services.collection import CollectionService
+    from feedbackvault.services.follow_up import FollowUpService
     from feedbackvault.services.key_rotation import KeyRotationService
     from feedbackvault.services.maintenance import MaintenanceService
     from feedbackvault.services.orphan_keys import OrphanKeyCollector
@@ -186,6 +187,13 @@ class Services:
         )
 
     @cached_property
+    def follow_up(self) -> FollowUpService:
+        """List responses whose purpose allows follow-up, and record them handled."""
+        from feedbackvault.services.follow_up import FollowUpService
+
+        return FollowUpService(self.stores, self.policies, self.subject_keys, self.clock)
+
+    @cached_property
     def maintenance(self) -> MaintenanceService:
         """Run the scheduled job: sweep, key collection, KEK rotation and destruction."""
         from feedbackvault.services.maintenance import MaintenanceService
@@ -282,6 +290,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from feedbackvault.api.blueprint import Api, openapi_config
     from feedbackvault.api.collect.views import blp as collect_blp
     from feedbackvault.api.context import EXTENSION_KEY
+    from feedbackvault.api.follow_up.views import blp as follow_up_blp
     from feedbackvault.api.health import bp as health_bp
     from feedbackvault.api.meta.views import blp as meta_blp
     from feedbackvault.api.privacy.views import blp as privacy_blp
@@ -303,6 +312,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(collect_blp)
     api.register_blueprint(privacy_blp)
     api.register_blueprint(analytics_blp)
+    api.register_blueprint(follow_up_blp)
     api.register_blueprint(health_bp)
     problems_module.init_app(app)
     from feedbackvault.crypto.errors import KeyNotFound

@@ -15,6 +15,7 @@ from feedbackvault.crypto.errors import DecryptionFailed
 from feedbackvault.crypto.fields import SubjectFields
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.domain.purposes import PolicySet
+from feedbackvault.services.follow_up import export_rows, recipient_rows
 from feedbackvault.services.subject_keys import OpenSubject, SubjectKeys
 from feedbackvault.storage.subject_data_repository import ExportedRow, ExportRows, Section
 from feedbackvault.storage.units import Stores
@@ -42,6 +43,8 @@ CONSENT_COLUMNS = (
     "receipt_id", "purpose", "notice_version", "notice_sha256", "given_at", "recorded_at",
     "expires_at", "withdrawn_at", "signature",
 )  # fmt: skip
+FOLLOW_UP_COLUMNS = ("response_id", "status", "done_at", "done_by", "note")
+RECIPIENT_COLUMNS = ("recipient", "at", "action", "response_ids")
 HISTORY_COLUMNS = ("seq", "at", "actor", "action", "subject_ref", "request_id", "details", "hash")
 PURPOSE_COLUMNS = (
     "purpose", "description", "legal_basis", "retention", "consent_retention", "on_expiry",
@@ -142,7 +145,10 @@ class AccessExport:
         for opening, pages in sections:
             yield opening
             yield from _joined(pages)
-        yield b'],"purposes":' + _dumps(
+        follow_ups, recipients = self._follow_ups(subject_ids, keys, now)
+        yield b'],"follow_ups":' + _dumps(follow_ups)
+        yield b',"recipients":' + _dumps(recipients)
+        yield b',"purposes":' + _dumps(
             {row.pop("purpose"): row for row in self._purposes(purposes)}
         )
         yield b',"processing_history":['
@@ -165,6 +171,16 @@ class AccessExport:
                 "consents.csv",
                 CONSENT_COLUMNS,
                 lambda: self._consents(subject_ids, now, purposes, None),
+            ),
+            (
+                "follow_ups.csv",
+                FOLLOW_UP_COLUMNS,
+                lambda: iter([self._follow_ups(subject_ids, keys, now)[0]]),
+            ),
+            (
+                "recipients.csv",
+                RECIPIENT_COLUMNS,
+                lambda: iter([self._follow_ups(subject_ids, keys, now)[1]]),
             ),
             ("purposes.csv", PURPOSE_COLUMNS, lambda: iter([self._purposes(purposes)])),
             (
@@ -248,6 +264,19 @@ class AccessExport:
         for page in self._pages("consents", subject_ids, now, start.consents if start else None):
             purposes.update(row["purpose"] for row in page)
             yield [_consent(row) for row in page]
+
+    def _follow_ups(
+        self, subject_ids: Sequence[str], keys: Mapping[str, OpenSubject], now: datetime
+    ) -> tuple[list[Row_], list[Row_]]:
+        """Read the subjects' follow-up notes (decrypted) and who was shown their data, when.
+
+        The recipients (GDPR Art. 15(1)(c)) are the follow-up staff and tokens whose
+        listings or item views showed a response of the subject, and who closed it.
+        """
+        with self.stores.read() as unit:
+            handled = unit.follow_ups.exported(subject_ids, now)
+            shown = unit.follow_ups.recipients(subject_ids)
+        return export_rows(handled, keys), recipient_rows(shown)
 
     def _purposes(self, used: set[str]) -> list[Row_]:
         rows: list[Row_] = []

@@ -12,7 +12,7 @@ from feedbackvault.domain.errors import Conflict
 from feedbackvault.services.collection import RESPONDENT_COLUMNS, seal
 from feedbackvault.services.privacy_requests import close, lock_verified
 from feedbackvault.services.subject_keys import OpenSubject, SubjectKeys
-from feedbackvault.storage.units import Stores
+from feedbackvault.storage.units import DataUnit, Stores
 
 # Responses re-encrypted per query, so a subject with many responses stays flat in memory.
 PAGE_SIZE = 500
@@ -57,11 +57,23 @@ class RectificationService:
                         changed += any(c in ciphertexts for c in _columns(corrected))
                         unit.subject_data.overwrite_fields(response_id, values)
                     after = page[-1][0]
+                self._reseal_notes(unit, subject, old_keys[subject_id])
             details = {"responses_rectified": changed, "fields": sorted(corrected)}
             close(unit, row, at=now, actor=actor, subject_refs=subject_ids, details=details)
             row.result = json.dumps(details)
         self.retire_old_keys(list(new_keys))
         return details
+
+    @staticmethod
+    def _reseal_notes(unit: DataUnit, subject: OpenSubject, old_keys: Mapping[int, bytes]) -> None:
+        """Re-encrypt the subject's follow-up notes under its new key version, as its responses."""
+        subject_id = subject.subject_id
+        for response_id, ciphertext in unit.follow_ups.notes_of(subject_id):
+            key = old_keys[field_dek_version(ciphertext)]
+            context = FieldContext("follow_up", "note_ct", response_id, subject_id)
+            value = decrypt_field(key, ciphertext, context)
+            sealed = seal(subject, "follow_up", "note_ct", response_id, value)
+            unit.follow_ups.overwrite_note(response_id, sealed)
 
     def retire_old_keys(self, subject_ids: Sequence[str]) -> int:
         """Destroy every data-key version but the newest of each subject; return how many."""

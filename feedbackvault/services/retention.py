@@ -87,6 +87,8 @@ class SweepReport:
     subjects_shredded: int = 0
     keys_destroyed: int = 0
     lookups_destroyed: int = 0
+    # Follow-up notes whose response or consent expired (deleted with them).
+    follow_ups_deleted: int = 0
     unknown_purposes: set[str] = field(default_factory=set)
     # Live responses stored under a longer retention than the policy now gives.
     outliving_policy: dict[str, int] = field(default_factory=dict)
@@ -108,6 +110,7 @@ class SweepReport:
         self.subjects_shredded += other.subjects_shredded
         self.keys_destroyed += other.keys_destroyed
         self.lookups_destroyed += other.lookups_destroyed
+        self.follow_ups_deleted += other.follow_ups_deleted
         self.unknown_purposes |= other.unknown_purposes
         self.batches += other.batches
 
@@ -154,9 +157,11 @@ class RetentionService:
             outliving = pool.submit(self._outliving_policy, serial=not dry_run)
             if dry_run:
                 self._preview(report)
-            elif self.stores.dialect == "postgresql":
-                self._sweep_side_by_side(pool, report, batch_size, workers)
             else:
+                self._sweep_follow_ups(report)
+            if not dry_run and self.stores.dialect == "postgresql":
+                self._sweep_side_by_side(pool, report, batch_size, workers)
+            elif not dry_run:
                 self._sweep_in_turn(report, batch_size)
             report.outliving_policy = outliving.result()
         if not dry_run:
@@ -164,6 +169,11 @@ class RetentionService:
                 report.subjects_queued = unit.retention.count_queued()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _sweep_follow_ups(self, report: SweepReport) -> None:
+        """Delete the follow-up notes whose response or consent has expired (one statement)."""
+        with self.stores.data() as unit:
+            report.follow_ups_deleted += unit.follow_ups.delete_expired(self.clock.now())
 
     def mode_of(self, purpose_id: str) -> str:
         """Return what happens to an expired response of this purpose."""
@@ -366,6 +376,8 @@ def summary_lines(report: SweepReport, policies: PolicySet) -> list[str]:
     if not purposes:
         lines.append("nothing has expired")
     lines.append(f"subjects left with nothing were shredded: {report.subjects_shredded}")
+    if report.follow_ups_deleted:
+        lines.append(f"follow-up notes of expired responses deleted: {report.follow_ups_deleted}")
     if report.subjects_queued:
         lines.append(
             f"{_count(report.subjects_queued, 'subject')} left with nothing "

@@ -8,7 +8,7 @@ from typing import Any
 
 from feedbackvault.crypto.blind_index import BlindIndex, IdentifierKind
 from feedbackvault.crypto.envelope import generate_dek, unwrap_dek, wrap_dek
-from feedbackvault.crypto.keys import KeyProvider
+from feedbackvault.crypto.keys import KeyEncryptionKey, KeyProvider
 from feedbackvault.domain.clock import Clock
 from feedbackvault.domain.ids import new_id
 from feedbackvault.storage.key_repository import WrappedKey
@@ -163,6 +163,30 @@ class SubjectKeys:
     def open_many(self, unit: KeyUnit, subject_ids: list[str]) -> dict[str, OpenSubject]:
         """Unwrap the data keys of several subjects in one query."""
         return {sid: self.unwrap(key) for sid, key in unit.keys.keys_of(subject_ids).items()}
+
+    def open_newest(
+        self, unit: SubmissionKeyUnit, subject_ids: Collection[str]
+    ) -> dict[str, OpenSubject]:
+        """Unwrap the newest data key of each subject that holds one: one query, each KEK read once.
+
+        For listings that open a page of subjects at a time (the follow-up queue):
+        the file provider reads a KEK from disk on every call.
+        """
+        _, held = unit.keys.owners_and_keys(self.index.version, {}, subject_ids)
+        keks: dict[str, KeyEncryptionKey] = {}
+        opened: dict[str, OpenSubject] = {}
+        for subject_id, versions in held.items():
+            key = versions[-1]
+            if key.kek_id not in keks:
+                keks[key.kek_id] = self.provider.kek(key.kek_id)
+            dek = unwrap_dek(
+                keks[key.kek_id],
+                key.wrapped_dek,
+                subject_id=subject_id,
+                dek_version=key.dek_version,
+            )
+            opened[subject_id] = OpenSubject(subject_id, key.dek_version, dek)
+        return opened
 
     def shred(self, unit: KeyUnit, subject_id: str) -> tuple[int, int]:
         """Destroy a subject's data keys and index entries; return how many of each."""

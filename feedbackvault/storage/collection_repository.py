@@ -31,6 +31,7 @@ from feedbackvault.storage.driver_statements import (
     once_per_dialect,
     prepare,
 )
+from feedbackvault.storage.follow_up_repository import FollowUpRepository
 
 
 class ConsentRow(TypedDict, total=False):
@@ -222,8 +223,13 @@ class ResponseRepository:
 
     def delete_for_consent(self, consent_id: str) -> int:
         """Delete every response given under one consent and count them."""
-        result = self.session.execute(delete(Response).where(Response.consent_id == consent_id))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        result = self.session.execute(
+            delete(RESPONSE).where(RESPONSE.c.consent_id == consent_id).returning(RESPONSE.c.id)
+        )
+        erased = [str(response_id) for (response_id,) in result]
+        # After the responses: a note stored meanwhile waited on their row locks (PostgreSQL).
+        FollowUpRepository(self.session).delete_of_responses(erased)
+        return len(erased)
 
     def count(self) -> int:
         """Count every stored response."""

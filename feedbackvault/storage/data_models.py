@@ -50,6 +50,12 @@ AGGREGATE_INDEX_COLUMNS = (
 )
 
 
+# The condition of ix_response_follow_up; the queue's query states it word for word.
+FOLLOW_UP_INDEX_WHERE = (
+    "subject_id IS NOT NULL AND (email_ct IS NOT NULL OR customer_id_ct IS NOT NULL)"
+)
+
+
 def _partial_index(name: str, column: str, condition: str, *, unique: bool = False) -> Index:
     """Index a column over the rows that meet a condition, on PostgreSQL and SQLite alike."""
     where = text(condition)
@@ -141,6 +147,18 @@ class Response(DataBase):
             "ix_response_consent_id", "consent_id", "consent_id IS NOT NULL", unique=True
         ),
         _partial_index("ix_response_expires_at", "expires_at", "anonymised_at IS NULL"),
+        # The follow-up queue of a purpose, newest first, a page at a time (keyset on
+        # created_at and id). Partial, over the responses that hold a contact field: the
+        # queue lists only those, and no other statement's condition implies it, so the
+        # planner never takes it for an erasure's lookup by subject (test_pg_plans.py).
+        Index(
+            "ix_response_follow_up",
+            "purpose",
+            "created_at",
+            "id",
+            postgresql_where=text(FOLLOW_UP_INDEX_WHERE),
+            sqlite_where=text(FOLLOW_UP_INDEX_WHERE),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -251,6 +269,25 @@ SHRED_QUEUE = Table(
     Column("subject_id", String(36), nullable=False),
     Column("queued_at", UTCDateTime(), nullable=False),
 )
+
+
+class FollowUp(DataBase):
+    """A response that follow-up staff have handled: who, when, and their note as ciphertext."""
+
+    __tablename__ = "follow_up"
+
+    response_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The response's subject: the note's associated data names it, and an erasure of the
+    # subject deletes the row with its responses (no foreign key, as between the others).
+    subject_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    # The note is personal data: encrypted under the subject's data key.
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(100))
+    # The earlier of the response's and its consent record's expiry: the sweep deletes
+    # the row then, with the response it is about.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class AuditEntry(DataBase):
@@ -384,3 +421,6 @@ AUDIT_HEAD = _table(AuditHead)
 RELEASE_CELL = _table(ReleaseCell)
 RELEASE_SURVEY = _table(ReleaseSurvey)
 RELEASE_LABEL = _table(ReleaseLabel)
+
+
+FOLLOW_UP = _table(FollowUp)

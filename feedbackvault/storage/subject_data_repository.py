@@ -166,6 +166,7 @@ class _ErasureStatements:
     delete_responses: DriverStatement
     delete_consents: DriverStatement
     delete_subjects: DriverStatement
+    delete_follow_ups: DriverStatement
     # PostgreSQL: set and clear the mark of `database.responses_unlinked_already`.
     mark: tuple[DriverStatement, DriverStatement] | None
 
@@ -200,6 +201,8 @@ def _erasure_statements(dialect: Dialect) -> _ErasureStatements:
         "delete_responses": f"DELETE FROM response WHERE subject_id {subjects} RETURNING 1",  # noqa: S608
         "delete_consents": f"DELETE FROM consent WHERE subject_id {subjects} RETURNING 1",  # noqa: S608
         "delete_subjects": f"DELETE FROM subject WHERE id {subjects}",  # noqa: S608
+        # After the responses: a note stored meanwhile waited on their row locks (PostgreSQL).
+        "delete_follow_ups": f"DELETE FROM follow_up WHERE subject_id {subjects}",  # noqa: S608
     }
     marks = (
         tuple(
@@ -219,7 +222,8 @@ class ErasureRows:
     """Erase everything the data database holds on subjects, on a transaction's driver cursor.
 
     Tombstones first, then the subjects' responses anonymised (the purposes given)
-    or deleted, their consent records and their subject rows: one statement per
+    or deleted, their consent records, their subject rows and their follow-up
+    notes: one statement per
     table for all the subjects together. In a pipeline (PostgreSQL) they all go
     out in one round trip, with whatever is sent around them.
     """
@@ -256,6 +260,7 @@ class ErasureRows:
         if statements.mark is not None:
             run(statements.mark[1], {})
         run(statements.delete_subjects, values)
+        run(statements.delete_follow_ups, values)
         return lambda: (len(deleted.rows()), len(anonymised.rows()), len(consents.rows()))
 
 

@@ -19,6 +19,7 @@ from feedbackvault.storage.collection_repository import (
 )
 from feedbackvault.storage.database import Databases
 from feedbackvault.storage.driver_statements import DriverCursor, driver_cursor
+from feedbackvault.storage.follow_up_repository import FollowUpRepository
 from feedbackvault.storage.key_erasure_repository import KeyErasureRepository
 from feedbackvault.storage.key_repository import KeyRepository, KeyRows
 from feedbackvault.storage.privacy_centre_repository import PrivacyCentreRepository
@@ -50,6 +51,7 @@ class DataUnit:
         self.aggregates = AggregateRepository(self.session)
         self.releases = ReleaseRepository(self.session)
         self.retention = RetentionRepository(self.session)
+        self.follow_ups = FollowUpRepository(self.session)
         self.accounts = AccountRepository(self.session)
         self.privacy_centre = PrivacyCentreRepository(self.session)
 

@@ -77,7 +77,12 @@ def test_export_and_erasure_statements_probe_the_subject_indexes(
             plans.append(data_plan(databases, statement.sql, statement.parameters(values)))
         values = {"ids": array_literal(ids), "purposes": array_literal(["p"]), "now": now,
                   "reason": "erasure"} | anonymised_parameters(now)  # fmt: skip
-        for statement in (erasure.anonymise, erasure.delete_responses, erasure.delete_consents):
+        for statement in (
+            erasure.anonymise,
+            erasure.delete_responses,
+            erasure.delete_consents,
+            erasure.delete_follow_ups,
+        ):
             plans.append(data_plan(databases, statement.sql, statement.parameters(values)))
     finally:
         databases.dispose()
@@ -87,7 +92,12 @@ def test_export_and_erasure_statements_probe_the_subject_indexes(
     assert all("Seq Scan" not in plan for plan in pages), pages
     for plan, index in zip(
         erasures,
-        ["ix_response_subject_id", "ix_response_subject_id", "ix_consent_subject_id"],
+        [
+            "ix_response_subject_id",
+            "ix_response_subject_id",
+            "ix_consent_subject_id",
+            "ix_follow_up_subject_id",
+        ],
         strict=True,
     ):
         assert "Seq Scan" not in plan, plan

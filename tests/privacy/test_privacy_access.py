@@ -98,8 +98,10 @@ def test_export_downloads_as_json_and_as_zip_of_csv(
     archive = zipfile.ZipFile(io.BytesIO(as_zip.get_data()))
     assert sorted(archive.namelist()) == [
         "consents.csv",
+        "follow_ups.csv",
         "processing_history.csv",
         "purposes.csv",
+        "recipients.csv",
         "responses.csv",
     ]
     raw = archive.read("responses.csv")

@@ -23,6 +23,7 @@ ANY_ROLE = frozenset(ROLES)
 COLLECTOR = frozenset({"collector"})
 OFFICER = frozenset({"privacy_officer"})
 ANALYST = frozenset({"analyst"})
+FOLLOW_UP = frozenset({"follow_up"})
 
 # (method, rule) -> who may call it: PUBLIC, or the set of roles allowed.
 ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
@@ -46,6 +47,9 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/v1/aggregates"): ANALYST,
     ("GET", "/api/v1/scores"): ANALYST,
     ("GET", "/api/v1/surveys"): ANALYST,
+    ("GET", "/api/v1/follow-ups"): FOLLOW_UP,
+    ("GET", "/api/v1/follow-ups/<string:response_id>"): FOLLOW_UP,
+    ("POST", "/api/v1/follow-ups/<string:response_id>/done"): FOLLOW_UP,
 }
 # Flask's own static-file route and smorest's docs assets serve no data.
 IGNORED_ENDPOINTS = {"static"}

@@ -17,6 +17,7 @@ from tests.web.support import csrf_token
 EVERYONE = frozenset(ROLES)
 READERS = frozenset({"privacy_officer", "auditor"})
 OFFICER = frozenset({"privacy_officer"})
+FOLLOW_UP = frozenset({"follow_up"})
 PUBLIC = "public"
 
 # (method, rule) -> who may use it. A console route missing here fails the first test.
@@ -39,6 +40,9 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/console/requests/<string:request_id>/export.<any(json, zip):fmt>"): OFFICER,
     ("GET", "/console/requests/<string:request_id>/certificate"): READERS,
     ("GET", "/console/requests/<string:request_id>/certificate.json"): READERS,
+    ("GET", "/console/follow-up"): FOLLOW_UP,
+    ("GET", "/console/follow-up/<response_id>"): FOLLOW_UP,
+    ("POST", "/console/follow-up/<response_id>/done"): FOLLOW_UP,
 }
 
 

@@ -254,6 +254,10 @@ class Fulfilment(MethodView):
           "customer_id"}, "created_at", "expires_at"}], "consents":
           [{"receipt_id", "purpose", "notice_version", "given_at",
           "recorded_at", "expires_at", "withdrawn_at", "signature"}],
+          "follow_ups": [{"response_id", "status", "done_at", "done_by",
+          "note"}], "recipients": [{"recipient", "at", "action",
+          "response_ids"}] (who was shown the subject's data: follow-up
+          listings, item views and closings, Art. 15(1)(c)),
           "purposes": {id: {"description", "legal_basis", "retention",
           "consent_retention", "on_expiry", "aggregate", "notice_versions"}},
           "processing_history": [audit entries]}`. Expired and anonymised

@@ -1,0 +1,1 @@
+"""Follow-up staff: the queue of responses whose purpose allows contacting the respondent."""
