@@ -1,1 +1,0 @@
-"""HTTP interface: one flask-smorest blueprint per audience."""

@@ -1,1 +1,0 @@
-"""Endpoints for analysts: anonymised aggregates and scores."""

@@ -1,1 +1,0 @@
-"""Endpoints for survey front-ends: submit responses, withdraw consent."""

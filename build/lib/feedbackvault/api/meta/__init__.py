@@ -1,1 +1,0 @@
-"""Endpoints any caller may read: purposes and the receipt public key."""

@@ -1,1 +1,0 @@
-"""Data-subject requests for privacy officers."""

@@ -1,1 +1,0 @@
-"""Encrypt, index and sign personal data with keys handed in by the caller."""

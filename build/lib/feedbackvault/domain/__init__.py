@@ -1,1 +1,0 @@
-"""Plain-Python domain model of feedbackvault: no I/O, no framework."""

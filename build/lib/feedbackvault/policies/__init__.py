@@ -1,1 +1,0 @@
-"""Load privacy policies from YAML and describe them for privacy officers."""

@@ -1,1 +1,0 @@
-"""Use cases: collection, subject rights, retention, reporting, and their support."""

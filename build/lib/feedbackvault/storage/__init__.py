@@ -1,1 +1,0 @@
-"""Persist the domain in SQL databases (the only package that knows SQLAlchemy)."""
