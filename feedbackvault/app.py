@@ -35,6 +35,7 @@ from feedbackvault.services.tokens import TokenService
 from feedbackvault.settings import Settings
 from feedbackvault.storage.database import UNAVAILABLE_ERRORS, Databases
 from feedbackvault.storage.units import Stores
+from feedbackvault.web import docs as web_docs
 
 logger = logging.getLogger("feedbackvault.app")
 
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(privacy_blp)
     api.register_blueprint(analytics_blp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(web_docs.bp)
     problems_module.init_app(app)
     for error in UNAVAILABLE_ERRORS:
         app.register_error_handler(error, problems_module.unavailable_problem)

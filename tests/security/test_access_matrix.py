@@ -46,8 +46,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/v1/aggregates"): ANALYST,
     ("GET", "/api/v1/scores"): ANALYST,
 }
-# Flask's own static-file route and smorest's docs assets serve no data.
-IGNORED_ENDPOINTS = {"static"}
+# Flask's own static-file route and the vendored docs assets serve no data.
+IGNORED_ENDPOINTS = {"static", "docs.static"}
 CALLERS = (*ROLES, "no token", "revoked token", "malformed header", "unknown token")
 
 

@@ -1,0 +1,1 @@
+"""The web pages of the service: API docs, console and privacy centre."""
