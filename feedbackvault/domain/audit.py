@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 GENESIS_HASH = "0" * 64
 
@@ -80,3 +80,27 @@ def check_chain(records: Iterable[AuditRecord], head_seq: int, head_hash: str) -
     if head_hash != expected_prev:
         return ChainCheck(count, head_seq, "does not match the chain head")
     return ChainCheck(count)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an audit listing is narrowed to; every field optional, dates whole UTC days."""
+
+    action: str | None = None
+    request_id: str | None = None
+    subject_ref: str | None = None
+    from_day: date | None = None
+    to_day: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the audit log, newest first, with the keys of its neighbours.
+
+    `older_than` continues the listing below the last entry shown, `newer_than` above
+    the first: keyset paging on `seq`, so page 10,000 costs what page 1 does.
+    """
+
+    entries: tuple[AuditRecord, ...]
+    older_than: int | None
+    newer_than: int | None

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from feedbackvault.domain.audit import AuditRecord, canonical_details, record_hash
+from feedbackvault.domain.audit import (
+    AuditFilter,
+    AuditPage,
+    AuditRecord,
+    canonical_details,
+    record_hash,
+)
 from feedbackvault.storage.data_models import (
     AUDIT_ENTRY,
     AUDIT_HEAD,
@@ -28,6 +35,10 @@ from feedbackvault.storage.driver_statements import (
 HEAD_ID = 1
 # Rows fetched per round trip while walking the whole chain.
 VERIFY_BATCH = 5_000
+# An entry's time is read before it waits for the chain head, so concurrent appends
+# may land a few places out of time order; a date filter widens its sequence range by
+# this many entries (far more than writers ever wait at once) and then filters exactly.
+DATE_SLACK = 1_000
 
 
 @dataclass(frozen=True)
@@ -243,6 +254,78 @@ class AuditRepository:
         if request_id is not None:
             query = query.where(AuditEntry.request_id == request_id)
         return [to_record(entry) for entry in self.session.scalars(query)]
+
+    def page(
+        self,
+        where: AuditFilter,
+        *,
+        older_than: int | None = None,
+        newer_than: int | None = None,
+        limit: int = 50,
+    ) -> AuditPage:
+        """Return one page of matching entries, newest first, keyed on `seq` (not offset).
+
+        Action, request and subject filter in SQL (the last two by their indexes); a
+        date range becomes a range of `seq` found by bisecting the primary key, since
+        entries are appended in time order, so no index on `at` is needed.
+        """
+        table = AUDIT_ENTRY
+        conditions: list[ColumnElement[bool]] = []
+        if where.action is not None:
+            conditions.append(table.c.action == where.action)
+        if where.request_id is not None:
+            conditions.append(table.c.request_id == where.request_id)
+        if where.subject_ref is not None:
+            conditions.append(table.c.subject_ref == where.subject_ref)
+        if where.from_day is not None:
+            start = _midnight(where.from_day)
+            conditions.append(table.c.seq >= self._first_seq_from(start) - DATE_SLACK)
+            conditions.append(table.c.at >= start)
+        if where.to_day is not None:
+            end = _midnight(where.to_day + timedelta(days=1))
+            conditions.append(table.c.seq < self._first_seq_from(end) + DATE_SLACK)
+            conditions.append(table.c.at < end)
+        query = select(table).where(*conditions).limit(limit + 1)
+        if newer_than is not None:
+            rows = self._records(query.where(table.c.seq > newer_than).order_by(table.c.seq))
+            more_newer, rows = len(rows) > limit, rows[:limit]
+            rows.reverse()
+            more_older = True
+        else:
+            if older_than is not None:
+                query = query.where(table.c.seq < older_than)
+            rows = self._records(query.order_by(table.c.seq.desc()))
+            more_older, rows = len(rows) > limit, rows[:limit]
+            more_newer = older_than is not None
+        return AuditPage(
+            entries=tuple(rows),
+            older_than=rows[-1].seq if rows and more_older else None,
+            newer_than=rows[0].seq if rows and more_newer else None,
+        )
+
+    def _records(self, query: Any) -> list[AuditRecord]:
+        return [AuditRecord(**row._mapping) for row in self.session.connection().execute(query)]
+
+    def _first_seq_from(self, moment: datetime) -> int:
+        """Bisect the log for the first entry at or after a moment (the head + 1 if none)."""
+        low, high = 1, self.head()[0] + 1
+        while low < high:
+            middle = (low + high) // 2
+            at = self.session.connection().scalar(
+                select(AUDIT_ENTRY.c.at)
+                .where(AUDIT_ENTRY.c.seq >= middle)
+                .order_by(AUDIT_ENTRY.c.seq)
+                .limit(1)
+            )
+            if at is None or at >= moment:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def to_record(entry: AuditEntry) -> AuditRecord:
