@@ -109,6 +109,18 @@ class AggregateRepository:
             for row in self.session.execute(query)
         ]
 
+    def survey_ids(self, purposes: Collection[str]) -> list[str]:
+        """List the surveys holding any unanonymised response under these purposes."""
+        if not purposes:
+            return []
+        query = (
+            select(Response.survey_id)
+            .where(Response.anonymised_at.is_(None), Response.purpose.in_(sorted(purposes)))
+            .distinct()
+            .order_by(Response.survey_id)
+        )
+        return [str(survey_id) for survey_id in self.session.scalars(query)]
+
     def _key(self, group_by: str | None) -> ColumnElement[Any]:
         """Build the dialect's SQL expression for a group's key."""
         if group_by is None:
