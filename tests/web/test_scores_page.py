@@ -75,7 +75,7 @@ def test_a_histogram_is_found_by_key_and_an_unpublished_one_is_none() -> None:
 
 
 def test_nps_split_counts_each_group_at_its_boundaries() -> None:
-    histogram = {value: 1 for value in range(11)} | {6: 5, 7: 2, 9: 3}
+    histogram = dict.fromkeys(range(11), 1) | {6: 5, 7: 2, 9: 3}
     assert nps_split(histogram) == (6 + 5, 2 + 1, 3 + 1)
 
 
