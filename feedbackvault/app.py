@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from feedbackvault import web
 from feedbackvault.api import limits, request_log, security_headers
 from feedbackvault.api import problems as problems_module
 from feedbackvault.api.analytics.views import blp as analytics_blp
@@ -24,6 +25,7 @@ from feedbackvault.crypto.signing import ReceiptSigner
 from feedbackvault.domain.clock import Clock, SystemClock
 from feedbackvault.domain.purposes import PolicySet
 from feedbackvault.policies.loader import load_policy_set
+from feedbackvault.services.accounts import AccountService
 from feedbackvault.services.collection import CollectionService
 from feedbackvault.services.key_rotation import KeyRotationService
 from feedbackvault.services.orphan_keys import OrphanKeyCollector
@@ -66,6 +68,7 @@ class Services:
     reporting: ReportingService
     retention: RetentionService
     subject_rights: SubjectRightsService
+    accounts: AccountService
 
     @classmethod
     def build(
@@ -100,6 +103,7 @@ class Services:
             reporting=ReportingService(stores, policies, clock),
             retention=RetentionService(stores, policies, clock),
             subject_rights=SubjectRightsService(stores, policies, subject_keys, clock),
+            accounts=AccountService(stores, clock),
         )
 
     def ready(self) -> bool:
@@ -156,4 +160,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     request_log.init_app(app)
     limits.init_app(app, settings)
     security_headers.init_app(app, settings)
+    web.init_app(app, settings, api.handle_http_exception)
     return app

@@ -22,6 +22,9 @@ KEY_PROVIDERS = ("file", "env")
 DEFAULT_RATE_LIMIT_PER_TOKEN = "6000/minute"  # noqa: S105 - a rate, not a secret
 DEFAULT_RATE_LIMIT_PER_ADDRESS = "1200/minute"
 RATE_LIMIT_STORAGES = ("memory://", "redis://", "rediss://")
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+# A session secret shorter than this is guessable offline from one cookie.
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class SettingsError(Exception):
@@ -44,7 +47,16 @@ class Settings:
     # A Redis URL may hold a password, so it stays out of the repr.
     rate_limit_storage: str = field(default="memory://", repr=False)
     cors_origins: tuple[str, ...] = ()
+    # Signs the console's session cookies; from the environment or `instance/secret_key`.
+    secret_key: str | None = field(default=None, repr=False)
+    # Served over HTTPS (directly or behind a TLS proxy): session cookies get `Secure`.
+    tls: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Return the file `feedbackvault init` writes the session secret to."""
+        return self.instance_dir / SECRET_KEY_FILE
 
     @property
     def keys_dir(self) -> Path:
@@ -104,6 +116,14 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}CORS_ORIGINS must list exact origins like https://survey.example.com"
             )
+        secret_key = env.get(f"{PREFIX}SECRET_KEY") or _read_secret(instance_dir / SECRET_KEY_FILE)
+        if secret_key is not None and len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        tls = env.get(f"{PREFIX}TLS", "").strip().lower()
+        if tls not in ("", "0", "1", "false", "true"):
+            raise SettingsError(f"{PREFIX}TLS must be true or false")
         return cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -116,5 +136,15 @@ class Settings:
             rate_limit_per_address=limits["rate_limit_per_address"],
             rate_limit_storage=storage,
             cors_origins=tuple(o for o in origins if o),
+            secret_key=secret_key,
+            tls=tls in ("1", "true"),
             environ=env,
         )
+
+
+def _read_secret(path: Path) -> str | None:
+    """Read the session secret `init` wrote, or None when there is none."""
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except FileNotFoundError:
+        return None

@@ -2,8 +2,9 @@
 
 Every answer (JSON, problem documents, /docs) carries `nosniff`, `DENY` framing,
 `no-referrer`, `no-store` and a Content-Security-Policy. API JSON gets the strictest
-policy (`default-src 'none'`); the Swagger UI page at /docs loads its vendored scripts
-and styles from this service only (`'self'`), with no inline script.
+policy (`default-src 'none'`); web pages may load scripts and styles from the service
+itself only (no inline script or style); the Swagger UI page at /docs loads its
+vendored scripts and styles from this service only (`'self'`), with no inline script.
 `Strict-Transport-Security` is always sent; browsers honour it only over HTTPS, so
 it takes effect once the service is behind TLS.
 
@@ -13,12 +14,21 @@ only the collect endpoints and the receipt public key to those origins.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, Response, request
 from flask_cors import CORS
 
 from feedbackvault.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The web pages (console, privacy centre): their own scripts and styles only, nothing
+# inline, forms posting back to this service.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_PATHS = re.compile(r"^/(?:console|privacy)(?:/|$)|^/assets/")
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -56,7 +66,12 @@ def add_security_headers(response: Response) -> Response:
     for name, lowered, value in STATIC_ROWS:
         if lowered not in present:
             headers.add(name, value)
-    policy = DOCS_CSP if request.endpoint == DOCS_ENDPOINT else API_CSP
+    if request.endpoint == DOCS_ENDPOINT:
+        policy = DOCS_CSP
+    elif PAGE_PATHS.match(request.path):
+        policy = PAGE_CSP
+    else:
+        policy = API_CSP
     if CSP_HEADER.lower() in present:
         headers.set(CSP_HEADER, policy)  # replaces the first in place, drops the rest
     else:

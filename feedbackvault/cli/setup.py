@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from feedbackvault.cli.root import built_services, load_settings, main
+from feedbackvault.settings import Settings
 
 
 @main.command()
@@ -23,6 +24,7 @@ def init() -> None:
         _provider, created = FileKeyProvider.initialise(settings.keys_dir)
         state = "created" if created else "kept existing"
         click.echo(f"keys: {state} local development keys in {settings.keys_dir} (mode 0600)")
+    _session_secret(settings)
     try:
         load_policy_set(settings.policies_dir)
     except PolicyError as exc:
@@ -33,6 +35,24 @@ def init() -> None:
     finally:
         databases.dispose()
     click.echo("databases: data and key store migrated to the newest schema")
+
+
+def _session_secret(settings: Settings) -> None:
+    """Create the console's session secret in the instance folder (mode 0600) once."""
+    import os
+    import secrets
+
+    if settings.environ.get("FEEDBACKVAULT_SECRET_KEY"):
+        click.echo("console: session secret from FEEDBACKVAULT_SECRET_KEY")
+        return
+    path = settings.secret_key_file
+    if path.exists():
+        click.echo(f"console: kept the existing session secret in {path}")
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    click.echo(f"console: created a session secret in {path} (mode 0600)")
 
 
 @main.command()

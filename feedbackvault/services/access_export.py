@@ -21,6 +21,9 @@ from feedbackvault.storage.units import Stores
 
 # Rows read per query: memory stays flat however many responses a subject has.
 PAGE_SIZE = 500
+# CSV that Dutch Excel opens as is: a UTF-8 byte-order mark and `;` between cells.
+CSV_BOM = "\ufeff"
+CSV_DELIMITER = ";"
 
 # The export's JSON: compact, non-ASCII text kept as it is.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -177,7 +180,11 @@ class AccessExport:
                     archive.open(name, "w") as raw,
                     io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
                 ):
-                    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+                    # Dutch Excel: a BOM to read UTF-8, `;` as the list separator it expects.
+                    text.write(CSV_BOM)
+                    writer = csv.DictWriter(
+                        text, fieldnames=columns, extrasaction="ignore", delimiter=CSV_DELIMITER
+                    )
                     writer.writeheader()
                     for page in pages():
                         writer.writerows(_flat(row) for row in page)
@@ -339,7 +346,9 @@ def _flat(row: Row_) -> Row_:
     flat.update(row.get("answers", {}))
     flat.update(row.get("respondent", {}))
     for key, value in flat.items():
-        if isinstance(value, dict | list):
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, dict | list):
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)
         flat[key] = _inert_cell(value)
     return flat

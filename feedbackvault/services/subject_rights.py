@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -105,6 +105,40 @@ class SubjectRightsService:
         now = self.clock.now()
         with self.stores.read() as unit:
             return [RequestState.of(row, now) for row in unit.privacy.listing(status, now, limit)]
+
+    def queue(
+        self, status: str | None, kind: str | None, limit: int, offset: int = 0
+    ) -> list[RequestState]:
+        """List requests for the console: open ones by due date (overdue first), then closed."""
+        now = self.clock.now()
+        with self.stores.read() as unit:
+            rows = unit.privacy.queue(status, kind, now, limit, offset)
+            return [RequestState.of(row, now) for row in rows]
+
+    def creators(self, request_ids: Sequence[str]) -> dict[str, str]:
+        """Name who recorded each request (a token, an account, the privacy centre)."""
+        with self.stores.read() as unit:
+            return unit.audit.creators(request_ids)
+
+    def counts(self) -> dict[str, int]:
+        """Count requests per status, with the open ones past due as `overdue`."""
+        with self.stores.read() as unit:
+            return unit.privacy.counts(self.clock.now())
+
+    def erasure_preview(self, request_id: str) -> dict[str, int]:
+        """Count what fulfilling a verified erasure would destroy, changing nothing."""
+        row = self._snapshot(request_id)
+        if row.kind != "erasure" or row.status != "verified":
+            raise Conflict("Only a verified erasure request can be previewed.")
+        with self.stores.read_statements() as reads:
+            found = self._subjects(reads, row)
+            responses, consents = reads.exports.counts(found.ids, self.clock.now())
+        return {
+            "subjects": len(found.ids),
+            "responses": responses,
+            "consents": consents,
+            "keys": found.key_versions,
+        }
 
     def get(self, request_id: str) -> RequestState:
         """Return one request."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -254,6 +254,16 @@ class AuditRepository:
         if request_id is not None:
             query = query.where(AuditEntry.request_id == request_id)
         return [to_record(entry) for entry in self.session.scalars(query)]
+
+    def creators(self, request_ids: Sequence[str]) -> dict[str, str]:
+        """Return who created each of the requests (the actor of `request.created`)."""
+        if not request_ids:
+            return {}
+        query = select(AuditEntry.request_id, AuditEntry.actor).where(
+            AuditEntry.request_id.in_(list(request_ids)),
+            AuditEntry.action == "request.created",
+        )
+        return {str(request_id): str(actor) for request_id, actor in self.session.execute(query)}
 
     def page(
         self,

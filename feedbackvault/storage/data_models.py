@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import cast
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -258,6 +259,29 @@ class ApiToken(DataBase):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Account(DataBase):
+    """A person's console account: e-mail, role and only an Argon2id hash of the password."""
+
+    __tablename__ = "account"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Lower-cased; also the actor name in audit entries (`account:<email>`).
+    email: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # A one-time password (new account, reset) must be replaced at the next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean)
+    failed_logins: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Raised on logout, password change, reset and disable: older sessions stop working.
+    session_version: Mapped[int] = mapped_column(Integer)
+    # The newest successful logins, as a JSON list of ISO times (newest first).
+    recent_logins: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def _table(model: type[DataBase]) -> Table:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,47 @@ class PrivacyRequestRepository:
             query = query.where(PrivacyRequest.status == status)
         query = query.order_by(PrivacyRequest.received_at, PrivacyRequest.id).limit(limit)
         return list(self.session.scalars(query))
+
+    def queue(
+        self, status: str | None, kind: str | None, now: datetime, limit: int, offset: int
+    ) -> list[PrivacyRequest]:
+        """List requests for the console's queue: open ones by due date, closed ones newest first.
+
+        The earliest due date comes first, so overdue requests lead the queue.
+        """
+        query: Select[tuple[PrivacyRequest]] = select(PrivacyRequest)
+        if status == "overdue":
+            query = query.where(
+                PrivacyRequest.status.in_(OPEN_STATUSES), PrivacyRequest.due_at < now
+            )
+        elif status is not None:
+            query = query.where(PrivacyRequest.status == status)
+        if kind is not None:
+            query = query.where(PrivacyRequest.kind == kind)
+        if status is None or status == "overdue" or status in OPEN_STATUSES:
+            query = query.order_by(
+                PrivacyRequest.status.not_in(OPEN_STATUSES),
+                PrivacyRequest.due_at,
+                PrivacyRequest.id,
+            )
+        else:
+            query = query.order_by(PrivacyRequest.received_at.desc(), PrivacyRequest.id)
+        return list(self.session.scalars(query.limit(limit).offset(offset)))
+
+    def counts(self, now: datetime) -> dict[str, int]:
+        """Count requests per status, and the open ones past their due date as `overdue`."""
+        by_status = {
+            str(status): int(count)
+            for status, count in self.session.execute(
+                select(PrivacyRequest.status, func.count()).group_by(PrivacyRequest.status)
+            )
+        }
+        overdue = self.session.scalar(
+            select(func.count()).where(
+                PrivacyRequest.status.in_(OPEN_STATUSES), PrivacyRequest.due_at < now
+            )
+        )
+        return {**by_status, "overdue": int(overdue or 0)}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from feedbackvault.storage.account_repository import AccountRepository
 from feedbackvault.storage.aggregate_repository import AggregateRepository
 from feedbackvault.storage.audit_repository import AuditAppender, AuditRepository
 from feedbackvault.storage.bulk import KeyShredRepository
@@ -46,6 +47,7 @@ class DataUnit:
         self.subject_data = SubjectDataRepository(self.session)
         self.aggregates = AggregateRepository(self.session)
         self.retention = RetentionRepository(self.session)
+        self.accounts = AccountRepository(self.session)
 
     def pipelined(self) -> AbstractContextManager[None]:
         """Send the block's driver statements together, where the driver can (PostgreSQL)."""

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, url_for
 
-# Swagger UI's assets and our own start-up script; no inline script, no third-party host.
-bp = Blueprint(
-    "docs",
-    __name__,
-    static_folder="static",
-    static_url_path="/docs/assets",
-    template_folder="templates",
-)
+# The page only; Swagger UI's files and our start-up script are web assets (/assets/).
+bp = Blueprint("docs", __name__, template_folder="templates")
 
 
 @bp.get("/docs")

@@ -102,7 +102,9 @@ def test_export_downloads_as_json_and_as_zip_of_csv(
         "purposes.csv",
         "responses.csv",
     ]
-    rows = list(csv.DictReader(io.TextIOWrapper(archive.open("responses.csv"), "utf-8")))
+    raw = archive.read("responses.csv")
+    assert raw.startswith(b"\xef\xbb\xbf"), "Dutch Excel needs a BOM to read UTF-8"
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert sorted(r["comment"] for r in rows) == ["Eerste", 'Tweede, met "quotes"']
     assert {r["email"] for r in rows} == {"an@example.nl"}
 
@@ -118,7 +120,9 @@ def test_csv_export_defuses_formulas_and_json_keeps_the_text(
     request_id, fulfilled = fulfilled_access(client, officer, {"email": "an@example.nl"})
     url = f"{BASE}/requests/{request_id}/export"
     archive = zipfile.ZipFile(io.BytesIO(client.get(f"{url}?format=csv", headers=officer).data))
-    [row] = csv.DictReader(io.TextIOWrapper(archive.open("responses.csv"), "utf-8"))
+    [row] = csv.DictReader(
+        io.StringIO(archive.read("responses.csv").decode("utf-8-sig")), delimiter=";"
+    )
     assert row["comment"] == "'" + comment
     assert row["nps"] == "8"
     assert [r["answers"]["comment"] for r in fulfilled["export"]["responses"]] == [comment]

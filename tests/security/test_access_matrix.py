@@ -46,15 +46,18 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/v1/aggregates"): ANALYST,
     ("GET", "/api/v1/scores"): ANALYST,
 }
-# Flask's own static-file route and the vendored docs assets serve no data.
-IGNORED_ENDPOINTS = {"static", "docs.static"}
+# Flask's own static-file route and the docs page's assets (under /assets/) serve no data.
+IGNORED_ENDPOINTS = {"static"}
+# Web pages use personal accounts, not tokens: tests/web/test_console_access.py holds
+# their matrix (every page x every role).
+PAGE_PREFIXES = ("/console", "/assets/")
 CALLERS = (*ROLES, "no token", "revoked token", "malformed header", "unknown token")
 
 
 def served_routes(app: Flask) -> Iterator[tuple[str, str]]:
     """Yield (method, rule) for every route the app serves."""
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in IGNORED_ENDPOINTS:
+        if rule.endpoint in IGNORED_ENDPOINTS or rule.rule.startswith(PAGE_PREFIXES):
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             yield method, rule.rule
