@@ -158,7 +158,7 @@ def _purpose(texts: Texts, purpose: Purpose, aggregation: AggregationPolicy) -> 
                 texts.aggregates,
                 texts.aggregates_yes.format(k=k) if purpose.aggregate else texts.aggregates_no,
             ),
-            Fact(texts.recipients, " ".join(recipients)),
+            Fact(texts.recipients, " ".join(recipients).removesuffix(";") + "."),
             Fact(texts.transfers, texts.transfers_text),
             Fact(texts.measures_fact, texts.measures_fact_text),
         ),

@@ -60,7 +60,7 @@ ENGLISH = Texts(
     title="Record of processing activities",
     intro=(
         "Processing of customer feedback by feedbackvault, derived from the purpose "
-        "policies (GDPR Art. 30(1)). Change `policies/*.yaml` and regenerate this "
+        "policies (GDPR Art. 30(1)). Change policies/*.yaml and regenerate this "
         "record rather than editing it by hand."
     ),
     controller_heading="Controller",
@@ -168,7 +168,7 @@ DUTCH = Texts(
     title="Verwerkingsregister (register van verwerkingsactiviteiten)",
     intro=(
         "Verwerking van klantfeedback door feedbackvault, afgeleid uit het beleid per "
-        "verwerkingsdoel (art. 30 lid 1 AVG). Wijzig `policies/*.yaml` en maak dit "
+        "verwerkingsdoel (art. 30 lid 1 AVG). Wijzig policies/*.yaml en maak dit "
         "register opnieuw aan in plaats van het met de hand te bewerken."
     ),
     controller_heading="Verwerkingsverantwoordelijke",
