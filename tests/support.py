@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect, text
@@ -91,3 +93,31 @@ def stored_bytes(services: Services) -> bytes:
 def bearer(token: str) -> dict[str, str]:
     """Build the Authorization header of a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+SHIPPED_POLICIES = Path(__file__).resolve().parents[1] / "policies"
+
+# A controller block for policy files written by tests (every policy set names one).
+CONTROLLER_YAML = """\
+controller:
+  name: Voorbeeld B.V.
+  contact: privacy@voorbeeld.nl
+"""
+
+
+def notices_yaml(version: str = "2026-01") -> str:
+    """Return a purpose's `notices:` block pointing at the shipped Dutch and English texts."""
+    return (
+        "    notices:\n"
+        f'      "{version}":\n'
+        f"        nl: notices/service-improvement-{version}.nl.md\n"
+        f"        en: notices/service-improvement-{version}.en.md\n"
+    )
+
+
+def write_policies(folder: Path, text: str) -> Path:
+    """Write a policy file beside a copy of the shipped notice texts it refers to."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SHIPPED_POLICIES / "notices", folder / "notices", dirs_exist_ok=True)
+    (folder / "purposes.yaml").write_text(text, encoding="utf-8")
+    return folder

@@ -11,18 +11,31 @@ _MAX_QUOTED_LENGTH = 80
 
 
 class PolicyError(Exception):
-    """A policy file is missing, unreadable or invalid."""
+    """A policy file is missing, unreadable or invalid: the first problem and any others."""
 
-    def __init__(self, file: str, purpose: str | None, field: str | None, reason: str) -> None:
-        """Record where the problem is (file, purpose, field) and what it is."""
-        super().__init__(file, purpose, field, reason)
+    def __init__(
+        self,
+        file: str,
+        purpose: str | None,
+        field: str | None,
+        reason: str,
+        more: tuple[PolicyError, ...] = (),
+    ) -> None:
+        """Record where the first problem is (file, purpose, field), what it is, and the rest."""
+        super().__init__(file, purpose, field, reason, more)
         self.file = file
         self.purpose = purpose
         self.field = field
         self.reason = reason
+        self.more = more
 
-    def __str__(self) -> str:
-        """Name the file, purpose and field before the reason."""
+    @property
+    def problems(self) -> tuple[PolicyError, ...]:
+        """Return every problem found, the first one first."""
+        return (self, *self.more)
+
+    def location(self) -> str:
+        """Name the file, purpose and field before the reason of this one problem."""
         parts = [self.file]
         if self.purpose is not None:
             parts.append(f"purpose {self.purpose!r}")
@@ -30,6 +43,28 @@ class PolicyError(Exception):
             parts.append(f"field {self.field!r}")
         parts.append(self.reason)
         return ": ".join(parts)
+
+    def __str__(self) -> str:
+        """List every problem, one per line, each naming its file, purpose and field."""
+        return "\n".join(problem.location() for problem in self.problems)
+
+
+class Problems:
+    """Collect the problems of a policy directory so one run reports all of them."""
+
+    def __init__(self) -> None:
+        """Start with no problem found."""
+        self.found: list[PolicyError] = []
+
+    def add(self, error: PolicyError) -> None:
+        """Record an error and every problem it carries."""
+        self.found.extend(error.problems)
+
+    def raise_any(self) -> None:
+        """Raise one PolicyError carrying every problem found, if there is any."""
+        if self.found:
+            first, *rest = self.found
+            raise PolicyError(first.file, first.purpose, first.field, first.reason, tuple(rest))
 
 
 def kind_of(value: object) -> str:

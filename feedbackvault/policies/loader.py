@@ -12,21 +12,26 @@ import yaml
 from yaml.nodes import MappingNode
 
 from feedbackvault.domain.purposes import (
+    DEFAULT_EPSILON,
     DEFAULT_K,
+    MAX_EPSILON,
+    MIN_EPSILON,
     AggregationPolicy,
+    Controller,
     DifferentialPrivacy,
     PolicySet,
     Purpose,
 )
-from feedbackvault.policies.errors import PolicyError, kind_of, listing, quote
+from feedbackvault.policies.errors import PolicyError, Problems, kind_of, listing, quote
 from feedbackvault.policies.purpose_parser import PurposeParser
 
 # PolicyError is raised from here; callers import it from this module.
 __all__ = ["MIN_K", "PolicyError", "default_policies_dir", "load_policy_set"]
 
 _POLICY_SUFFIXES = frozenset({".yaml", ".yml"})
-_TOP_LEVEL_KEYS = ("aggregation", "purposes")
-_AGGREGATION_FIELDS = frozenset({"k", "differential_privacy"})
+_TOP_LEVEL_KEYS = ("aggregation", "purposes", "controller")
+_AGGREGATION_FIELDS = frozenset({"k", "epsilon", "differential_privacy"})
+_CONTROLLER_FIELDS = frozenset({"name", "contact", "dpo"})
 _DIFFERENTIAL_PRIVACY_FIELDS = frozenset({"epsilon"})
 
 # With k = 1 every group is shown, including a group of one person's answer,
@@ -51,13 +56,29 @@ def load_policy_set(directory: Path) -> PolicySet:
         raise PolicyError(str(directory), None, None, "no *.yaml or *.yml policy files found")
 
     state = _MergeState()
+    problems = Problems()
     for path in files:
-        _FileLoader(path, state).load()
-    if not state.purposes:
-        raise PolicyError(str(directory), None, "purposes", "no purposes are defined")
+        try:
+            _FileLoader(path, state, problems).load()
+        except PolicyError as exc:
+            problems.add(exc)
+    if not state.purposes and not state.purpose_files:
+        problems.add(PolicyError(str(directory), None, "purposes", "no purposes are defined"))
+    if state.controller_file is None:
+        problems.add(
+            PolicyError(
+                str(directory),
+                None,
+                "controller",
+                "no controller is defined: add `controller:` with the name and contact of who "
+                "is responsible for the processing, and `dpo:` if there is one (Art. 30(1)(a))",
+            )
+        )
+    problems.raise_any()
     return PolicySet(
         aggregation=state.aggregation or AggregationPolicy(),
         purposes=MappingProxyType(dict(sorted(state.purposes.items()))),
+        controller=state.controller,
     )
 
 
@@ -69,6 +90,8 @@ class _MergeState:
     aggregation_file: str | None = None
     purposes: dict[str, Purpose] = dataclasses.field(default_factory=dict)
     purpose_files: dict[str, str] = dataclasses.field(default_factory=dict)
+    controller: Controller | None = None
+    controller_file: str | None = None
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -97,11 +120,12 @@ class _StrictLoader(yaml.SafeLoader):
 class _FileLoader:
     """Read one policy file and add what it defines to the merge state."""
 
-    def __init__(self, path: Path, state: _MergeState) -> None:
-        """Prepare to read the file at path."""
+    def __init__(self, path: Path, state: _MergeState, problems: Problems) -> None:
+        """Prepare to read the file at path, recording problems as they are found."""
         self.path = path
         self.file = str(path)
         self.state = state
+        self.problems = problems
 
     def fail(
         self, reason: str, purpose: str | None = None, field: str | None = None
@@ -121,14 +145,23 @@ class _FileLoader:
             )
         for key in document:
             if key not in _TOP_LEVEL_KEYS:
-                raise self.fail(
-                    f"unknown top-level key (allowed: {', '.join(_TOP_LEVEL_KEYS)})",
-                    field=str(key),
+                self.problems.add(
+                    self.fail(
+                        f"unknown top-level key (allowed: {', '.join(_TOP_LEVEL_KEYS)})",
+                        field=str(key),
+                    )
                 )
-        if "aggregation" in document:
-            self._merge_aggregation(document["aggregation"])
-        if "purposes" in document:
-            self._merge_purposes(document["purposes"])
+        steps = (
+            ("aggregation", self._merge_aggregation),
+            ("controller", self._merge_controller),
+            ("purposes", self._merge_purposes),
+        )
+        for key, merge in steps:
+            if key in document:
+                try:
+                    merge(document[key])
+                except PolicyError as exc:
+                    self.problems.add(exc)
 
     def _read(self) -> object:
         try:
@@ -171,10 +204,61 @@ class _FileLoader:
             raise self.fail(f"{quote(k)} is not a whole number", field="aggregation.k")
         if k < MIN_K:
             raise self.fail(f"{k} is below the minimum of {MIN_K}", field="aggregation.k")
+        epsilon = value.get("epsilon", DEFAULT_EPSILON)
+        if (
+            isinstance(epsilon, bool)
+            or not isinstance(epsilon, int | float)
+            or not MIN_EPSILON <= epsilon <= MAX_EPSILON
+        ):
+            raise self.fail(
+                f"{quote(epsilon)} must be a number from {MIN_EPSILON:g} to {MAX_EPSILON:g}",
+                field="aggregation.epsilon",
+            )
         differential_privacy = None
         if "differential_privacy" in value:
             differential_privacy = self._parse_differential_privacy(value["differential_privacy"])
-        return AggregationPolicy(k=k, differential_privacy=differential_privacy)
+        return AggregationPolicy(
+            k=k, epsilon=float(epsilon), differential_privacy=differential_privacy
+        )
+
+    def _merge_controller(self, value: object) -> None:
+        if self.state.controller_file is not None:
+            raise self.fail(
+                f"controller is already defined in {self.state.controller_file}",
+                field="controller",
+            )
+        self.state.controller_file = self.file
+        if not isinstance(value, dict):
+            raise self.fail(
+                f"must be a mapping with name, contact and optionally dpo, not {kind_of(value)}",
+                field="controller",
+            )
+        for key in value:
+            if key not in _CONTROLLER_FIELDS:
+                self.problems.add(
+                    self.fail(
+                        f"unknown field (allowed: {listing(_CONTROLLER_FIELDS)})",
+                        field=f"controller.{key}",
+                    )
+                )
+        texts: dict[str, str] = {}
+        for key in sorted(_CONTROLLER_FIELDS):
+            text = value.get(key)
+            if text is None and key == "dpo":
+                continue
+            if not isinstance(text, str) or not text.strip():
+                self.problems.add(
+                    self.fail(
+                        "is required" if text is None else "must be non-empty text",
+                        field=f"controller.{key}",
+                    )
+                )
+                continue
+            texts[key] = text.strip()
+        if "name" in texts and "contact" in texts:
+            self.state.controller = Controller(
+                name=texts["name"], contact=texts["contact"], dpo=texts.get("dpo")
+            )
 
     def _parse_differential_privacy(self, value: object) -> DifferentialPrivacy:
         where = "aggregation.differential_privacy"
@@ -204,12 +288,21 @@ class _FileLoader:
                 field="purposes",
             )
         for purpose_id, body in value.items():
-            purpose = PurposeParser(self.file, purpose_id).parse(body)
-            earlier = self.state.purpose_files.get(purpose.id)
+            earlier = self.state.purpose_files.get(str(purpose_id))
             if earlier is not None:
-                raise self.fail(f"the purpose is already defined in {earlier}", purpose=purpose.id)
+                self.problems.add(
+                    self.fail(
+                        f"the purpose is already defined in {earlier}", purpose=str(purpose_id)
+                    )
+                )
+                continue
+            self.state.purpose_files[str(purpose_id)] = self.file
+            try:
+                purpose = PurposeParser(self.file, purpose_id, self.path.parent).parse(body)
+            except PolicyError as exc:
+                self.problems.add(exc)
+                continue
             self.state.purposes[purpose.id] = purpose
-            self.state.purpose_files[purpose.id] = self.file
 
 
 def _one_line(text: str) -> str:

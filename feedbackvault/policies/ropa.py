@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from feedbackvault.domain.durations import IsoDuration
-from feedbackvault.domain.purposes import AggregationPolicy, PolicySet, Purpose
+from feedbackvault.domain.purposes import AggregationPolicy, Controller, PolicySet, Purpose
 from feedbackvault.policies.ropa_texts import LANGUAGES, TEXTS, Texts
 
 
@@ -56,7 +56,7 @@ def build_register(policy_set: PolicySet, language: str = "en") -> Register:
         language=texts.language,
         title=texts.title,
         intro=(texts.intro,),
-        controller=Section(heading=texts.controller_heading, paragraphs=(texts.controller_todo,)),
+        controller=_controller(texts, policy_set.controller),
         common=Section(
             heading=texts.common_heading,
             subsections=(
@@ -72,7 +72,9 @@ def render_ropa(policy_set: PolicySet, language: str = "en") -> str:
     """Render the record of processing activities as Markdown."""
     register = build_register(policy_set, language)
     lines = [f"# {register.title}", "", *register.intro, ""]
-    lines += [f"> **{register.controller.heading}:** {p}" for p in register.controller.paragraphs]
+    controller = register.controller
+    lines += [f"> **{controller.heading}:** {p}" for p in controller.paragraphs]
+    lines += [f"- **{fact.label}:** {fact.text}" for fact in controller.facts]
     lines += ["", *_markdown(register.common, 2)]
     for section in register.purposes:
         lines += ["", *_markdown(section, 2)]
@@ -111,6 +113,19 @@ def _markdown(section: Section, level: int) -> list[str]:
     return lines
 
 
+def _controller(texts: Texts, controller: Controller | None) -> Section:
+    """Name the controller and DPO (Art. 30(1)(a)), or ask for them when the policy has none."""
+    if controller is None:
+        return Section(heading=texts.controller_heading, paragraphs=(texts.controller_todo,))
+    return Section(
+        heading=texts.controller_heading,
+        facts=(
+            Fact(texts.controller_fact, f"{controller.name}, {controller.contact}"),
+            Fact(texts.dpo, controller.dpo or texts.no_dpo),
+        ),
+    )
+
+
 def _aggregation_lines(texts: Texts, aggregation: AggregationPolicy) -> tuple[str, ...]:
     dp = aggregation.differential_privacy
     noise = texts.dp_off if dp is None else texts.dp_on.format(epsilon=f"{dp.epsilon:g}")
@@ -121,11 +136,12 @@ def _purpose(texts: Texts, purpose: Purpose, aggregation: AggregationPolicy) -> 
     k = aggregation.k
     fields = [name for key, name in texts.personal_fields if key in purpose.personal_fields]
     metrics = [name for key, name in texts.metrics if key in purpose.metrics]
-    recipients = [texts.recipients_officers]
+    recipients = [texts.recipients_follow_up] if purpose.follow_up else []
+    recipients.append(texts.recipients_officers)
     if purpose.aggregate:
         recipients.append(texts.recipients_analysts.format(k=k))
-    if getattr(purpose, "follow_up", False):
-        recipients.append(texts.recipients_follow_up)
+    else:
+        recipients.append(texts.recipients_no_analysts)
     return Section(
         heading=texts.purpose_heading,
         code=purpose.id,
@@ -158,6 +174,7 @@ def _purpose(texts: Texts, purpose: Purpose, aggregation: AggregationPolicy) -> 
                 texts.aggregates,
                 texts.aggregates_yes.format(k=k) if purpose.aggregate else texts.aggregates_no,
             ),
+            Fact(texts.follow_up, texts.yes if purpose.follow_up else texts.no),
             Fact(texts.recipients, " ".join(recipients).removesuffix(";") + "."),
             Fact(texts.transfers, texts.transfers_text),
             Fact(texts.measures_fact, texts.measures_fact_text),

@@ -15,6 +15,13 @@ class Texts:
     intro: str
     controller_heading: str
     controller_todo: str
+    controller_fact: str
+    dpo: str
+    no_dpo: str
+    follow_up: str
+    yes: str
+    no: str
+    recipients_no_analysts: str
     common_heading: str
     aggregates_heading: str
     k_rule: str
@@ -69,6 +76,13 @@ ENGLISH = Texts(
         "any joint controller or representative, and the data protection officer "
         "(Art. 30(1)(a))."
     ),
+    controller_fact="Controller (Art. 30(1)(a))",
+    dpo="Data protection officer",
+    no_dpo="none appointed",
+    follow_up="Follow-up (contacting the respondent)",
+    yes="yes",
+    no="no",
+    recipients_no_analysts="analysts see nothing of this purpose;",
     common_heading="Safeguards common to every purpose",
     aggregates_heading="Anonymised aggregates",
     k_rule=(
@@ -142,8 +156,13 @@ ENGLISH = Texts(
         "none outside the controller; privacy officers (and auditors, read only) handle "
         "requests and see the audit log;"
     ),
-    recipients_analysts="analysts see only anonymised aggregates of at least {k} responses;",
-    recipients_follow_up="follow-up staff see open responses to contact the respondent;",
+    recipients_analysts=(
+        "analysts see only differentially private releases, in groups of at least {k} responses;"
+    ),
+    recipients_follow_up=(
+        "follow-up staff of the controller (role `follow_up`) read the contact details and "
+        "comment to contact the respondent, and every look is audited;"
+    ),
     transfers="Transfers to third countries",
     transfers_text=(
         "none by feedbackvault itself; the controller records any hosting or processor "
@@ -178,6 +197,13 @@ DUTCH = Texts(
         "of vertegenwoordiger, en de functionaris gegevensbescherming (art. 30 lid 1 "
         "sub a)."
     ),
+    controller_fact="Verwerkingsverantwoordelijke (art. 30 lid 1 sub a)",
+    dpo="Functionaris gegevensbescherming",
+    no_dpo="niet aangesteld",
+    follow_up="Opvolging (contact opnemen met de betrokkene)",
+    yes="ja",
+    no="nee",
+    recipients_no_analysts="analisten zien niets van dit doel;",
     common_heading="Waarborgen voor ieder doel",
     aggregates_heading="Geanonimiseerde statistieken",
     k_rule=(
@@ -255,10 +281,13 @@ DUTCH = Texts(
         "alleen lezen) behandelen verzoeken en zien de auditlog;"
     ),
     recipients_analysts=(
-        "analisten zien alleen geanonimiseerde statistieken van ten minste {k} reacties;"
+        "analisten zien alleen differentieel private vrijgaven, in groepen van ten minste "
+        "{k} reacties;"
     ),
     recipients_follow_up=(
-        "medewerkers opvolging zien openstaande reacties om de betrokkene te benaderen;"
+        "medewerkers opvolging van de verwerkingsverantwoordelijke (rol follow_up) lezen de "
+        "contactgegevens en de opmerking om de betrokkene te benaderen, en iedere inzage "
+        "wordt vastgelegd;"
     ),
     transfers="Doorgifte naar derde landen",
     transfers_text=(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from feedbackvault.app import Services, create_app
 from feedbackvault.settings import Settings
-from tests.support import FrozenClock, bearer, submission
+from tests.support import FrozenClock, bearer, submission, write_policies
 
 SURVEY = "checkout-2026-q4"
 MIXED = (9, 7, 3, 10, 6, 8, 9, 2, 10, 5, 9, 7)
@@ -27,12 +27,9 @@ REPEATS = 20
 
 def policies_with(tmp_path: Path, aggregation: str) -> Path:
     """Write the shipped purposes under another aggregation block into a policies dir."""
-    folder = tmp_path / "policies"
-    folder.mkdir()
     shipped = SHIPPED.read_text(encoding="utf-8")
     rewritten = re.sub(r"(?ms)^aggregation:.*?(?=^purposes:)", aggregation + "\n", shipped)
-    (folder / "purposes.yaml").write_text(rewritten, encoding="utf-8")
-    return folder
+    return write_policies(tmp_path / "policies", rewritten)
 
 
 @dataclasses.dataclass

@@ -132,3 +132,25 @@ def test_broken_policy_stops_start_up(tmp_path: Path, settings: Settings) -> Non
     result = CliRunner().invoke(main, ["tokens", "list"], env=env)
     assert result.exit_code != 0
     assert "purposes.yaml" in result.output and "'svc'" in result.output
+
+
+def test_policies_check_reports_every_mistake_in_one_run(tmp_path: Path) -> None:
+    (tmp_path / "purposes.yaml").write_text(
+        "controller: {name: V, contact: v@example.nl}\n"
+        "aggregation: {k: 1}\n"
+        "purposes:\n  svc:\n    description: x\n    legal_basis: whim\n"
+        "    notice_versions: ['1']\n    retention: P1Q\n    personal_fields: [shoe_size]\n"
+        "    metrics: [nps]\n    aggregate: true\n    on_expiry: delete\n"
+        "    notices: {'1': {en: missing.md}}\n"
+    )
+    result = CliRunner().invoke(main, ["policies", "check", str(tmp_path)])
+    assert result.exit_code != 0
+    fields = [
+        "'aggregation.k'",
+        "'legal_basis'",
+        "'retention'",
+        "'personal_fields'",
+        "'notices.1.en'",
+    ]
+    assert [field for field in fields if field in result.output] == fields
+    assert "Traceback" not in result.output

@@ -19,6 +19,9 @@ from feedbackvault.domain.purposes import (
 from feedbackvault.policies.loader import PolicyError, default_policies_dir, load_policy_set
 
 PURPOSE_ID = "service-improvement"
+NOTICE_NL = "notices/notice.nl.md"
+NOTICE_EN = "notices/notice.en.md"
+CONTROLLER = {"name": "Voorbeeld B.V.", "contact": "privacy@voorbeeld.nl", "dpo": "fg@voorbeeld.nl"}
 
 
 def valid_purpose(**overrides: Any) -> dict[str, Any]:
@@ -33,6 +36,13 @@ def valid_purpose(**overrides: Any) -> dict[str, Any]:
         "on_expiry": "anonymise",
     }
     purpose.update(overrides)
+    versions = purpose.get("notice_versions")
+    if "notices" not in overrides and isinstance(versions, list):
+        purpose["notices"] = {
+            version: {"nl": NOTICE_NL, "en": NOTICE_EN}
+            for version in versions
+            if isinstance(version, str) and version
+        }
     return purpose
 
 
@@ -43,10 +53,17 @@ def without(field: str) -> dict[str, Any]:
 
 
 def valid_document(**purpose_overrides: Any) -> dict[str, Any]:
-    return {"aggregation": {"k": 10}, "purposes": {PURPOSE_ID: valid_purpose(**purpose_overrides)}}
+    return {
+        "controller": CONTROLLER,
+        "aggregation": {"k": 10},
+        "purposes": {PURPOSE_ID: valid_purpose(**purpose_overrides)},
+    }
 
 
 def write(directory: Path, files: dict[str, Any]) -> None:
+    (directory / "notices").mkdir(exist_ok=True)
+    (directory / NOTICE_NL).write_text("# Kennisgeving\n\nTekst.\n", encoding="utf-8")
+    (directory / NOTICE_EN).write_text("# Notice\n\nText.\n", encoding="utf-8")
     for name, content in files.items():
         text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
         (directory / name).write_text(text, encoding="utf-8")
@@ -144,12 +161,16 @@ def test_an_empty_file_defines_nothing(tmp_path: Path) -> None:
 
 
 def test_aggregation_defaults_when_no_file_sets_it(tmp_path: Path) -> None:
-    document = {"purposes": {PURPOSE_ID: valid_purpose()}}
+    document = {"controller": CONTROLLER, "purposes": {PURPOSE_ID: valid_purpose()}}
     assert load(tmp_path, {"purposes.yaml": document}).aggregation.k == DEFAULT_K
 
 
 def test_aggregation_k_defaults_when_left_out(tmp_path: Path) -> None:
-    document = {"aggregation": {}, "purposes": {PURPOSE_ID: valid_purpose()}}
+    document = {
+        "controller": CONTROLLER,
+        "aggregation": {},
+        "purposes": {PURPOSE_ID: valid_purpose()},
+    }
     assert load(tmp_path, {"purposes.yaml": document}).aggregation.k == DEFAULT_K
 
 

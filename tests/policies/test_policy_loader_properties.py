@@ -88,6 +88,7 @@ def purposes(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         purpose["consent_retention"] = draw(durations())[0]
+    purpose["notices"] = {version: {"en": NOTICE} for version in purpose["notice_versions"]}
     return purpose
 
 
@@ -98,7 +99,10 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         epsilon = draw(st.floats(min_value=1e-6, max_value=1e6))
         aggregation["differential_privacy"] = {"epsilon": epsilon}
+    if draw(st.booleans()):
+        aggregation["epsilon"] = draw(st.floats(min_value=0.05, max_value=10))
     return {
+        "controller": {"name": draw(yaml_text.filter(str.strip)), "contact": "privacy@example.nl"},
         "aggregation": aggregation,
         "purposes": draw(st.dictionaries(purpose_ids, purposes(), min_size=1, max_size=4)),
     }
@@ -135,9 +139,17 @@ PURPOSE_KEYS = sorted(
 )
 
 
+NOTICE = "notice.md"
+
+
+def write_notice(path: Path) -> None:
+    (path / NOTICE).write_text("# Notice\n", encoding="utf-8")
+
+
 def load_text(text: str) -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory)
+        write_notice(path)
         (path / "purposes.yaml").write_text(text, encoding="utf-8")
         load_policy_set(path)
 
@@ -145,6 +157,7 @@ def load_text(text: str) -> None:
 def load_document(document: Any) -> Any:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory)
+        write_notice(path)
         text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
         (path / "purposes.yaml").write_text(text, encoding="utf-8")
         return load_policy_set(path)
@@ -191,6 +204,7 @@ def test_valid_policies_round_trip(document: dict[str, Any]) -> None:
     dp = document["aggregation"].get("differential_privacy")
     expected_aggregation = AggregationPolicy(
         k=document["aggregation"]["k"],
+        epsilon=document["aggregation"].get("epsilon", 1.0),
         differential_privacy=None if dp is None else DifferentialPrivacy(dp["epsilon"]),
     )
     assert (loaded, policy_set.aggregation) == (expected, expected_aggregation)
@@ -202,7 +216,10 @@ def test_generated_durations_parse_into_their_components(
     duration: tuple[str, dict[str, int]],
 ) -> None:
     text, components = duration
-    document = {"purposes": {"p": {**_minimal_purpose(), "retention": text}}}
+    document = {
+        "controller": {"name": "c", "contact": "c@example.nl"},
+        "purposes": {"p": {**_minimal_purpose(), "retention": text}},
+    }
     retention = load_document(document).purposes["p"].retention
     assert {name: getattr(retention, name) for name in components} == components
 
@@ -251,4 +268,5 @@ def _minimal_purpose() -> dict[str, Any]:
         "metrics": ["nps"],
         "aggregate": False,
         "on_expiry": "delete",
+        "notices": {"1": {"en": NOTICE}},
     }

@@ -74,8 +74,21 @@ def test_ropa_starts_with_a_heading(shipped_ropa: str) -> None:
     assert shipped_ropa.startswith("# Record of processing activities\n")
 
 
-def test_ropa_leaves_the_controller_for_the_controller_to_fill_in(shipped_ropa: str) -> None:
-    assert "**Controller:** to be completed" in shipped_ropa
+def test_ropa_names_the_controller_and_dpo_from_the_policy(shipped_ropa: str) -> None:
+    assert (
+        "- **Controller (Art. 30(1)(a)):** Voorbeeld B.V., privacy@voorbeeld.nl\n"
+        "- **Data protection officer:** fg@voorbeeld.nl"
+    ) in shipped_ropa
+
+
+def test_ropa_asks_for_the_controller_when_the_policy_set_has_none() -> None:
+    assert "**Controller:** to be completed" in render_ropa(make_policy_set(make_purpose()))
+
+
+def test_ropa_lists_follow_up_staff_as_recipients_only_where_allowed(shipped_ropa: str) -> None:
+    sections = shipped_ropa.split("## Purpose ")
+    follow_up = [section for section in sections if "follow-up staff" in section]
+    assert [section.split("`")[1] for section in follow_up] == ["support-follow-up"]
 
 
 def test_ropa_names_the_legal_basis_with_its_article() -> None:
@@ -114,7 +127,7 @@ def test_ropa_says_what_happens_on_expiry(on_expiry: str, text: str) -> None:
 
 def test_ropa_gives_k_for_aggregating_purposes() -> None:
     ropa = render_ropa(make_policy_set(make_purpose(), k=25))
-    assert "analysts see only anonymised aggregates of at least 25 responses" in ropa
+    assert "in groups of at least 25 responses" in ropa
 
 
 def test_ropa_says_non_aggregating_purposes_never_feed_aggregates() -> None:

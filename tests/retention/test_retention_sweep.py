@@ -17,7 +17,15 @@ from feedbackvault.cli import main
 from feedbackvault.services.audit import verify_chain
 from feedbackvault.settings import Settings
 from feedbackvault.storage.data_models import AuditEntry, Response
-from tests.support import FrozenClock, row_counts, stored_bytes, submission
+from tests.support import (
+    CONTROLLER_YAML,
+    FrozenClock,
+    notices_yaml,
+    row_counts,
+    stored_bytes,
+    submission,
+    write_policies,
+)
 
 DAY = 86_400
 CANARY_EMAIL = "canary-7f3a@example.nl"
@@ -26,7 +34,10 @@ CANARY_ID = "CANARY-0042"
 CANARY_COMMENT = "canary comment 91c2: the parcel was late"
 CANARIES = [CANARY_EMAIL, CANARY_NAME, CANARY_ID, CANARY_COMMENT]
 
-POLICY = """\
+NOTICES = notices_yaml().replace("{", "{{").replace("}", "}}")
+POLICY = (
+    CONTROLLER_YAML
+    + """\
 aggregation:
   k: 10
 purposes:
@@ -40,6 +51,9 @@ purposes:
     metrics: [nps]
     aggregate: true
     on_expiry: anonymise
+"""
+    + NOTICES
+    + """\
   service-improvement:
     description: Improve our customer service with your feedback.
     legal_basis: consent
@@ -50,6 +64,8 @@ purposes:
     aggregate: true
     on_expiry: anonymise
 """
+    + NOTICES
+)
 
 
 def canary_body(purpose: str = "service-improvement", **answers: int) -> dict[str, object]:
@@ -94,7 +110,7 @@ def policy_services(
     """Services under the test policy (P180D), with a client and collector headers."""
     folder = tmp_path / "policies"
     folder.mkdir()
-    (folder / "purposes.yaml").write_text(POLICY.format(retention="P180D"))
+    write_policies(folder, POLICY.format(retention="P180D"))
     built = Services.build(dataclasses.replace(settings, policies_dir=folder), clock=clock)
     headers = {"Authorization": f"Bearer {built.tokens.create('collector', 'frontend')}"}
     yield built, create_app(services=built).test_client(), headers
@@ -263,7 +279,7 @@ def test_purpose_gone_from_the_policy_is_deleted_and_reported(
     post(client, collector, canary_body("support-follow-up", csat=2))
     folder = tmp_path / "policies"
     folder.mkdir()
-    (folder / "purposes.yaml").write_text(POLICY.format(retention="P180D"))
+    write_policies(folder, POLICY.format(retention="P180D"))
     changed = Services.build(dataclasses.replace(settings, policies_dir=folder), clock=clock)
     clock.advance(days=31)
 
@@ -287,7 +303,7 @@ def test_shortened_retention_keeps_stored_expiry_and_is_reported(
     post(client, collector, canary_body())
     folder = tmp_path / "shorter"
     folder.mkdir()
-    (folder / "purposes.yaml").write_text(POLICY.format(retention="P30D"))
+    write_policies(folder, POLICY.format(retention="P30D"))
     shorter = Services.build(dataclasses.replace(settings, policies_dir=folder), clock=clock)
     clock.advance(days=31)
 
