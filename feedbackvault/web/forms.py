@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from feedbackvault.services.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -72,10 +72,16 @@ class NewRequestForm(FlaskForm):
         _l("Note (not stored; only its length is logged)"), [Optional(), Length(max=2000)]
     )
 
-    def validate_customer_id(self, field: StringField) -> None:
-        """Require one identifier at least."""
-        if not (self.email.data or "").strip() and not (field.data or "").strip():
-            raise ValidationError(_l("Give an e-mail address or a customer number."))
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Require one identifier at least (`Optional` fields skip their own checks)."""
+        valid = bool(super().validate(extra_validators))
+        if not (self.email.data or "").strip() and not (self.customer_id.data or "").strip():
+            self.customer_id.errors = [
+                *self.customer_id.errors,
+                _l("Give an e-mail address or a customer number."),
+            ]
+            return False
+        return valid
 
 
 class VerifyForm(FlaskForm):
@@ -95,7 +101,8 @@ class ReasonForm(FlaskForm):
 class ErasureForm(FlaskForm):
     """The second, confirming step of an erasure."""
 
-    confirm = HiddenField(default="yes")
+    # Empty unless sent by the confirmation page's button: a bare POST erases nothing.
+    confirm = HiddenField()
 
 
 class RectifyForm(FlaskForm):
@@ -105,8 +112,11 @@ class RectifyForm(FlaskForm):
     name = StringField(_l("Corrected name"), [Optional(), Length(max=200)])
     customer_id = StringField(_l("Corrected customer number"), [Optional(), Length(max=100)])
 
-    def validate_customer_id(self, field: StringField) -> None:
-        """Require one corrected field at least."""
-        given = [self.email.data, self.name.data, field.data]
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Require one corrected field at least (`Optional` fields skip their own checks)."""
+        valid = bool(super().validate(extra_validators))
+        given = [self.email.data, self.name.data, self.customer_id.data]
         if not any((value or "").strip() for value in given):
-            raise ValidationError(_l("Give at least one corrected field."))
+            self.email.errors = [*self.email.errors, _l("Give at least one corrected field.")]
+            return False
+        return valid

@@ -1,284 +1,155 @@
-"""The audit, register, purposes and scores pages: who sees them, what they show, bad input."""
+"""Every page: the pages' CSP, nothing from another host, Dutch and English, a 404 page."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
 
-from feedbackvault.app import Services
-from feedbackvault.settings import Settings
-from feedbackvault.storage.data_models import AuditEntry
-from tests.support import FrozenClock, submission
-from tests.web.pages_support import seed_scores, staff_maker, text_of, with_secret
+from feedbackvault.api.security_headers import API_CSP, PAGE_CSP
+from tests.support import submission
+from tests.web.support import text_of
 
-PAGES = ("/console/audit", "/console/register", "/console/purposes", "/console/scores")
-OFFICER_PAGES = (
-    "/console/audit",
-    "/console/audit/verify",
-    "/console/register",
-    "/console/register.md",
-    "/console/purposes",
-)
-ANALYST_PAGES = ("/console/scores", "/console/scores.csv")
+
+class Links(HTMLParser):
+    """Collect every src, href and action of a page, and the html element's lang."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.lang: str | None = None
+        self.inline: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang")
+        for name in ("src", "href", "action"):
+            if values.get(name):
+                self.urls.append(str(values[name]))
+        if tag == "style" or any(name == "style" or name.startswith("on") for name in values):
+            self.inline.append(tag)
+        if tag == "script" and "src" not in values:
+            self.inline.append(tag)
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return with_secret(settings)
-
-
-@pytest.fixture
-def staff(app: Flask, services: Services) -> Callable[[str], FlaskClient]:
-    return staff_maker(app, services)
-
-
-@pytest.mark.parametrize("path", OFFICER_PAGES + ANALYST_PAGES)
-def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login_page(
-    client: FlaskClient, path: str
-) -> None:
-    response = client.get(path)
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/console/login")
-
-
-@pytest.mark.parametrize("role", ["privacy_officer", "auditor", "analyst", "follow_up"])
-@pytest.mark.parametrize("path", OFFICER_PAGES + ANALYST_PAGES)
-def test_each_page_answers_only_its_roles(
-    staff: Callable[[str], FlaskClient], role: str, path: str
-) -> None:
-    allowed = ("analyst",) if path in ANALYST_PAGES else ("privacy_officer", "auditor")
-    response = staff(role).get(path)
-    if role in allowed:
-        # An analyst with no release yet gets the page; its CSV has nothing to hold (404).
-        assert response.status_code in ((200, 404) if path.endswith(".csv") else (200,))
-    else:
-        assert response.status_code == 403
-
-
-@pytest.mark.parametrize("path", PAGES)
-def test_pages_load_nothing_from_elsewhere_and_run_no_inline_script(
-    staff: Callable[[str], FlaskClient], path: str
-) -> None:
-    role = "analyst" if path == "/console/scores" else "privacy_officer"
-    response = staff(role).get(path)
-    html = response.get_data(as_text=True)
-    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    assert " style=" not in html
-    for link in re.findall(r'(?:src|href|action)="([^"]*)"', html):
-        assert not re.match(r"(?i)^(https?:)?//", link), link
-
-
-# Audit
-
-
-def test_the_audit_log_lists_newest_first_with_short_hashes(
-    staff: Callable[[str], FlaskClient], client: FlaskClient, collector: dict[str, str]
-) -> None:
-    for _ in range(3):
-        assert (
-            client.post("/api/v1/responses", json=submission(), headers=collector).status_code
-            == 201
-        )
-    page = staff("auditor").get("/console/audit")
-    html = page.get_data(as_text=True)
-    seqs = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', html)]
-    assert seqs == sorted(seqs, reverse=True)
-    assert "response.recorded" in html
-    assert re.search(r'<code title="[0-9a-f]{64}">[0-9a-f]{12}</code>', html)
-    assert "an@example.nl" not in html
-
-
-def test_the_audit_log_pages_by_key_and_keeps_the_filters(
-    staff: Callable[[str], FlaskClient], services: Services
-) -> None:
-    with services.stores.data() as unit:
-        for i in range(120):
-            unit.audit.append(at=services.clock.now(), actor="t", action=f"test.{'ab'[i % 2]}")
-    officer = staff("privacy_officer")
-    first = officer.get("/console/audit?action=test.a").get_data(as_text=True)
-    older = re.search(r'href="(/console/audit\?[^"]*older=\d+[^"]*)"', first)
-    assert older
-    link = older.group(1).replace("&amp;", "&")
-    assert "action=test.a" in link
-    second = text_of(officer.get(link))
-    assert "test.b" not in second
-    assert "test.a" in second
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "from=2026-13-01",
-        "to=yesterday",
-        "subject=%3Cscript%3E",
-        "older=-5",
-        "from=2026-12-02&to=2026-12-01",
-    ],
-)
-def test_a_bad_audit_filter_gets_a_400_page_that_says_what_is_wrong(
-    staff: Callable[[str], FlaskClient], query: str
-) -> None:
-    response = staff("privacy_officer").get(f"/console/audit?{query}&lang=en")
-    assert response.status_code == 400
-    assert "<script>" not in response.get_data(as_text=True)
-    assert "Correct the filters" in text_of(response)
-
-
-def test_verifying_an_intact_chain_says_up_to_which_entry(
-    staff: Callable[[str], FlaskClient], client: FlaskClient, collector: dict[str, str]
-) -> None:
+def pages(client: FlaskClient, officer: dict[str, str], collector: dict[str, str]) -> list[str]:
+    """Every kind of console page, with requests in each state behind them."""
     client.post("/api/v1/responses", json=submission(), headers=collector)
-    auditor = staff("auditor")
-    text = text_of(auditor.get("/console/audit/verify?lang=nl"))
-    head = int(re.search(r"intact tot en met #(\d+)", text).group(1))  # type: ignore[union-attr]
-    assert head >= 2
-
-
-def test_verifying_a_tampered_chain_names_the_first_broken_entry(
-    staff: Callable[[str], FlaskClient],
-    client: FlaskClient,
-    collector: dict[str, str],
-    services: Services,
-) -> None:
-    for _ in range(3):
-        client.post("/api/v1/responses", json=submission(), headers=collector)
-    with services.databases.data() as session:
-        session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"))
-    text = text_of(staff("auditor").get("/console/audit/verify?lang=en"))
-    assert "entry #2 is the first that fails" in text
-    assert "does not match its hash" in text
-
-
-# Register
-
-
-@pytest.mark.parametrize(
-    ("lang", "title", "basis"),
-    [
-        ("nl", "Verwerkingsregister", "Toestemming (art. 6 lid 1 sub a AVG)"),
-        ("en", "Record of processing activities", "Consent (Art. 6(1)(a))"),
-    ],
-)
-def test_the_register_is_in_the_pages_language_and_downloads_as_markdown(
-    staff: Callable[[str], FlaskClient], lang: str, title: str, basis: str
-) -> None:
-    auditor = staff("auditor")
-    page = text_of(auditor.get(f"/console/register?lang={lang}"))
-    assert title in page
-    assert basis in page
-    download = auditor.get(f"/console/register.md?lang={lang}")
-    assert download.mimetype == "text/markdown"
-    assert "attachment" in download.headers["Content-Disposition"]
-    markdown = download.get_data(as_text=True)
-    assert markdown.startswith(f"# {title}")
-    assert f"**{'Grondslag' if lang == 'nl' else 'Legal basis'}:** {basis}" in markdown
-
-
-# Purposes
-
-
-def test_purposes_show_live_counts_and_the_expiry_forecast(
-    staff: Callable[[str], FlaskClient],
-    client: FlaskClient,
-    collector: dict[str, str],
-    clock: FrozenClock,
-) -> None:
-    body = submission(purpose="support-follow-up", answers={"csat": 4})
-    for _ in range(3):
-        assert client.post("/api/v1/responses", json=body, headers=collector).status_code == 201
-    clock.advance(days=25)
-    html = staff("privacy_officer").get("/console/purposes?lang=nl").get_data(as_text=True)
-    row = re.search(r"support-follow-up</code></a></th>(.*?)</tr>", html, re.DOTALL)
-    assert row
-    cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
-    assert cells == ["3", "3", "3"]
-    assert "30 dagen" in row.group(1)
-
-
-# Scores
-
-
-def test_an_analyst_without_releases_learns_when_days_are_released(
-    staff: Callable[[str], FlaskClient],
-) -> None:
-    text = text_of(staff("analyst").get("/console/scores?lang=en"))
-    assert "A day is released after it has closed" in text
-
-
-def test_an_analyst_sees_bands_n_and_the_suppressed_day_named(
-    staff: Callable[[str], FlaskClient],
-    client: FlaskClient,
-    collector: dict[str, str],
-    clock: FrozenClock,
-) -> None:
-    seed_scores(client, collector, clock)
-    page = staff("analyst").get(
-        "/console/scores?lang=nl&survey=checkout-2026-q4&metric=nps&period=day"
-        "&from=2026-11-24&to=2026-11-27"
-    )
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    chart = html[
-        html.index('id="time-chart"') : html.index("</svg>", html.index('id="time-chart"'))
+    made = {}
+    for kind in ("access", "erasure", "rectification"):
+        answer = client.post(
+            "/api/v1/privacy/requests",
+            json={"kind": kind, "subject": {"email": "an@example.nl"}},
+            headers=officer,
+        )
+        made[kind] = answer.get_json()["id"]
+    for kind in ("access", "erasure"):
+        url = f"/api/v1/privacy/requests/{made[kind]}"
+        client.post(f"{url}/verify", json={"method": "reply"}, headers=officer)
+        client.post(f"{url}/fulfil", headers=officer)
+    return [
+        "/console/login",
+        "/console/account",
+        "/console/account/password",
+        "/console/requests",
+        "/console/requests?status=overdue",
+        *(f"/console/requests/{request_id}" for request_id in made.values()),
+        f"/console/requests/{made['erasure']}/certificate",
+        "/console/does-not-exist",
     ]
-    assert 'class="chart-band"' in chart
-    assert "te weinig reacties" in chart
-    assert "n=30" in chart
-    # Which larger days disclosure control also withholds is the service's business;
-    # no day under k is ever drawn.
-    assert all(int(n) >= 10 for n in re.findall(r">n=(\d+)<", chart))
-    text = text_of(page)
-    assert "Vrijgegeven tot en met" in text
-    assert "kiosk" not in text
 
 
-def test_the_scores_csv_holds_what_is_shown_for_dutch_excel(
-    staff: Callable[[str], FlaskClient],
-    client: FlaskClient,
-    collector: dict[str, str],
-    clock: FrozenClock,
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_page_has_the_page_csp_and_loads_only_from_this_service(
+    person: Callable[..., FlaskClient], pages: list[str], lang: str
 ) -> None:
-    seed_scores(client, collector, clock)
-    response = staff("analyst").get(
-        "/console/scores.csv?lang=nl&survey=checkout-2026-q4&metric=nps&period=day"
-        "&from=2026-11-24&to=2026-11-27"
-    )
-    assert response.mimetype == "text/csv"
-    data = response.get_data()
-    assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-    days = {row[0]: row for row in rows if row and re.fullmatch(r"2026-11-2\d", row[0])}
-    assert days["2026-11-24"][1] == "30"
-    assert days["2026-11-25"][1:5] == ["", "", "", ""]
-    assert days["2026-11-25"][5] == "te weinig reacties"
+    officer = person("privacy_officer")
+    for path in pages:
+        joiner = "&" if "?" in path else "?"
+        answer = officer.get(f"{path}{joiner}lang={lang}", follow_redirects=True)
+        assert answer.headers["Content-Security-Policy"] == PAGE_CSP, path
+        assert answer.mimetype == "text/html", path
+        parsed = Links()
+        parsed.feed(answer.get_data(as_text=True))
+        assert parsed.lang == lang, path
+        assert parsed.inline == [], path
+        outside = [u for u in parsed.urls if re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", u, re.I)]
+        assert outside == [], (path, outside)
+
+
+def test_the_page_csp_allows_only_own_scripts_and_styles() -> None:
+    directives = dict(part.strip().split(" ", 1) for part in PAGE_CSP.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["default-src"] == "'none'"
+    assert "unsafe" not in PAGE_CSP
+
+
+def test_the_api_keeps_its_strict_csp(client: FlaskClient) -> None:
+    assert client.get("/api/v1/receipts/public-key").headers["Content-Security-Policy"] == API_CSP
+    assert client.get("/api/v1/nothing").headers["Content-Security-Policy"] == API_CSP
+
+
+def test_vendored_assets_are_served_by_the_service(client: FlaskClient) -> None:
+    paths = ("vendor/htmx.min.js", "vendor/htmx.LICENSE", "console.css", "console.js")
+    for path in paths:
+        with client.get(f"/assets/{path}") as answer:
+            assert answer.status_code == 200, path
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+            assert answer.headers["Content-Security-Policy"] == PAGE_CSP
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("lang", "words"),
     [
-        "survey=unknown",
-        "metric=sentiment",
-        "period=hour",
-        "from=2026-11-31",
-        "from=2026-11-27&to=2026-11-24",
-        "selected=1999-01-01",
+        ("nl", ["Inloggen", "Wachtwoord", "E-mailadres"]),
+        ("en", ["Log in", "Password", "E-mail address"]),
     ],
 )
-def test_bad_scores_parameters_get_a_400_page(
-    staff: Callable[[str], FlaskClient],
-    client: FlaskClient,
-    collector: dict[str, str],
-    clock: FrozenClock,
-    query: str,
+def test_lang_parameter_chooses_the_language_and_the_session_remembers_it(
+    app: Flask, lang: str, words: list[str]
 ) -> None:
-    seed_scores(client, collector, clock)
-    response = staff("analyst").get(f"/console/scores?survey=checkout-2026-q4&{query}")
-    assert response.status_code == 400
+    client = app.test_client()
+    first = text_of(client.get(f"/console/login?lang={lang}"))
+    later = client.get("/console/login", headers={"Accept-Language": "de, fr"})
+    assert all(word in first for word in words)
+    assert all(word in text_of(later) for word in words)
+    assert f'lang="{lang}"' in later.get_data(as_text=True)
+
+
+def test_accept_language_chooses_without_a_parameter(app: Flask) -> None:
+    english = app.test_client().get("/console/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    dutch = app.test_client().get("/console/login", headers={"Accept-Language": "nl-NL"})
+    other = app.test_client().get("/console/login", headers={"Accept-Language": "de"})
+    assert "Log in to the console" in text_of(english)
+    assert "Inloggen op de console" in text_of(dutch)
+    assert "Inloggen op de console" in text_of(other)  # the market is Dutch
+
+
+def test_an_unknown_language_is_ignored(app: Flask) -> None:
+    answer = app.test_client().get("/console/login?lang=xx", headers={"Accept-Language": "en"})
+    assert answer.status_code == 200
+    assert "Log in to the console" in text_of(answer)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"), [("nl", "Pagina niet gevonden"), ("en", "Page not found")]
+)
+def test_a_missing_page_is_a_404_page_in_both_languages(app: Flask, lang: str, title: str) -> None:
+    answer = app.test_client().get(f"/console/nothing/here?lang={lang}")
+    assert answer.status_code == 404
+    assert answer.mimetype == "text/html"
+    assert title in text_of(answer)
+    assert answer.headers["Content-Security-Policy"] == PAGE_CSP
+
+
+def test_a_missing_api_address_is_still_a_problem_document(client: FlaskClient) -> None:
+    answer = client.get("/api/v1/nothing")
+    assert answer.status_code == 404
+    assert answer.mimetype == "application/problem+json"

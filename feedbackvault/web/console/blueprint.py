@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, url_for
 
-from feedbackvault.web.pages import before_page
+from feedbackvault.domain.errors import FeedbackVaultError
+from feedbackvault.web.pages import before_page, domain_failed
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 bp.before_request(before_page)
+bp.register_error_handler(FeedbackVaultError, domain_failed)
 
 OFFICER = "privacy_officer"
 AUDITOR = "auditor"
