@@ -17,6 +17,7 @@ from tests.web.support import csrf_token
 EVERYONE = frozenset(ROLES)
 READERS = frozenset({"privacy_officer", "auditor"})
 OFFICER = frozenset({"privacy_officer"})
+ANALYST = frozenset({"analyst"})
 PUBLIC = "public"
 
 # (method, rule) -> who may use it. A console route missing here fails the first test.
@@ -39,6 +40,13 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/console/requests/<string:request_id>/export.<any(json, zip):fmt>"): OFFICER,
     ("GET", "/console/requests/<string:request_id>/certificate"): READERS,
     ("GET", "/console/requests/<string:request_id>/certificate.json"): READERS,
+    ("GET", "/console/audit"): READERS,
+    ("GET", "/console/audit/verify"): READERS,
+    ("GET", "/console/register"): READERS,
+    ("GET", "/console/register.md"): READERS,
+    ("GET", "/console/purposes"): READERS,
+    ("GET", "/console/scores"): ANALYST,
+    ("GET", "/console/scores.csv"): ANALYST,
 }
 
 

@@ -72,6 +72,10 @@ def _day_arg(name: str) -> date | None:
 
 
 def _choice(name: str, allowed: tuple[str, ...] | list[str], default: str) -> str:
+    # A parameter given twice is refused: reading only the first would answer a
+    # question the analyst may not have meant to ask.
+    if len(request.args.getlist(name)) > 1:
+        abort(400)
     value = request.args.get(name) or default
     if value not in allowed:
         abort(400)
