@@ -13,7 +13,7 @@ if [ "${1:-}" != "compile" ]; then
         --sort-output --project feedbackvault -o "$DIR/messages.pot" .
     for lang in nl en; do
         if [ -f "$DIR/$lang/LC_MESSAGES/messages.po" ]; then
-            "$PYBABEL" update --no-fuzzy-matching -i "$DIR/messages.pot" -d "$DIR" -l "$lang"
+            "$PYBABEL" update --no-fuzzy-matching --ignore-obsolete -i "$DIR/messages.pot" -d "$DIR" -l "$lang"
         else
             "$PYBABEL" init -i "$DIR/messages.pot" -d "$DIR" -l "$lang"
         fi
