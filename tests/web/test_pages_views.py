@@ -8,15 +8,14 @@ import re
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from feedbackvault.app import Services
-from feedbackvault.settings import Settings
 from feedbackvault.storage.data_models import AuditEntry
 from tests.support import FrozenClock, submission
-from tests.web.pages_support import seed_scores, staff_maker, text_of, with_secret
+from tests.web.pages_support import seed_scores
+from tests.web.support import text_of
 
 PAGES = ("/console/audit", "/console/register", "/console/purposes", "/console/scores")
 OFFICER_PAGES = (
@@ -27,16 +26,6 @@ OFFICER_PAGES = (
     "/console/purposes",
 )
 ANALYST_PAGES = ("/console/scores", "/console/scores.csv")
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return with_secret(settings)
-
-
-@pytest.fixture
-def staff(app: Flask, services: Services) -> Callable[[str], FlaskClient]:
-    return staff_maker(app, services)
 
 
 @pytest.mark.parametrize("path", OFFICER_PAGES + ANALYST_PAGES)
@@ -51,10 +40,10 @@ def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login_page(
 @pytest.mark.parametrize("role", ["privacy_officer", "auditor", "analyst", "follow_up"])
 @pytest.mark.parametrize("path", OFFICER_PAGES + ANALYST_PAGES)
 def test_each_page_answers_only_its_roles(
-    staff: Callable[[str], FlaskClient], role: str, path: str
+    person: Callable[..., FlaskClient], role: str, path: str
 ) -> None:
     allowed = ("analyst",) if path in ANALYST_PAGES else ("privacy_officer", "auditor")
-    response = staff(role).get(path)
+    response = person(role).get(path)
     if role in allowed:
         # An analyst with no release yet gets the page; its CSV has nothing to hold (404).
         assert response.status_code in ((200, 404) if path.endswith(".csv") else (200,))
@@ -64,10 +53,10 @@ def test_each_page_answers_only_its_roles(
 
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_load_nothing_from_elsewhere_and_run_no_inline_script(
-    staff: Callable[[str], FlaskClient], path: str
+    person: Callable[..., FlaskClient], path: str
 ) -> None:
     role = "analyst" if path == "/console/scores" else "privacy_officer"
-    response = staff(role).get(path)
+    response = person(role).get(path)
     html = response.get_data(as_text=True)
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
@@ -80,14 +69,14 @@ def test_pages_load_nothing_from_elsewhere_and_run_no_inline_script(
 
 
 def test_the_audit_log_lists_newest_first_with_short_hashes(
-    staff: Callable[[str], FlaskClient], client: FlaskClient, collector: dict[str, str]
+    person: Callable[..., FlaskClient], client: FlaskClient, collector: dict[str, str]
 ) -> None:
     for _ in range(3):
         assert (
             client.post("/api/v1/responses", json=submission(), headers=collector).status_code
             == 201
         )
-    page = staff("auditor").get("/console/audit")
+    page = person("auditor").get("/console/audit")
     html = page.get_data(as_text=True)
     seqs = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', html)]
     assert seqs == sorted(seqs, reverse=True)
@@ -97,12 +86,12 @@ def test_the_audit_log_lists_newest_first_with_short_hashes(
 
 
 def test_the_audit_log_pages_by_key_and_keeps_the_filters(
-    staff: Callable[[str], FlaskClient], services: Services
+    person: Callable[..., FlaskClient], services: Services
 ) -> None:
     with services.stores.data() as unit:
         for i in range(120):
             unit.audit.append(at=services.clock.now(), actor="t", action=f"test.{'ab'[i % 2]}")
-    officer = staff("privacy_officer")
+    officer = person("privacy_officer")
     first = officer.get("/console/audit?action=test.a").get_data(as_text=True)
     older = re.search(r'href="(/console/audit\?[^"]*older=\d+[^"]*)"', first)
     assert older
@@ -124,26 +113,26 @@ def test_the_audit_log_pages_by_key_and_keeps_the_filters(
     ],
 )
 def test_a_bad_audit_filter_gets_a_400_page_that_says_what_is_wrong(
-    staff: Callable[[str], FlaskClient], query: str
+    person: Callable[..., FlaskClient], query: str
 ) -> None:
-    response = staff("privacy_officer").get(f"/console/audit?{query}&lang=en")
+    response = person("privacy_officer").get(f"/console/audit?{query}&lang=en")
     assert response.status_code == 400
     assert "<script>" not in response.get_data(as_text=True)
     assert "Correct the filters" in text_of(response)
 
 
 def test_verifying_an_intact_chain_says_up_to_which_entry(
-    staff: Callable[[str], FlaskClient], client: FlaskClient, collector: dict[str, str]
+    person: Callable[..., FlaskClient], client: FlaskClient, collector: dict[str, str]
 ) -> None:
     client.post("/api/v1/responses", json=submission(), headers=collector)
-    auditor = staff("auditor")
+    auditor = person("auditor")
     text = text_of(auditor.get("/console/audit/verify?lang=nl"))
     head = int(re.search(r"intact tot en met #(\d+)", text).group(1))  # type: ignore[union-attr]
     assert head >= 2
 
 
 def test_verifying_a_tampered_chain_names_the_first_broken_entry(
-    staff: Callable[[str], FlaskClient],
+    person: Callable[..., FlaskClient],
     client: FlaskClient,
     collector: dict[str, str],
     services: Services,
@@ -152,7 +141,7 @@ def test_verifying_a_tampered_chain_names_the_first_broken_entry(
         client.post("/api/v1/responses", json=submission(), headers=collector)
     with services.databases.data() as session:
         session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"))
-    text = text_of(staff("auditor").get("/console/audit/verify?lang=en"))
+    text = text_of(person("auditor").get("/console/audit/verify?lang=en"))
     assert "entry #2 is the first that fails" in text
     assert "does not match its hash" in text
 
@@ -168,9 +157,9 @@ def test_verifying_a_tampered_chain_names_the_first_broken_entry(
     ],
 )
 def test_the_register_is_in_the_pages_language_and_downloads_as_markdown(
-    staff: Callable[[str], FlaskClient], lang: str, title: str, basis: str
+    person: Callable[..., FlaskClient], lang: str, title: str, basis: str
 ) -> None:
-    auditor = staff("auditor")
+    auditor = person("auditor")
     page = text_of(auditor.get(f"/console/register?lang={lang}"))
     assert title in page
     assert basis in page
@@ -186,7 +175,7 @@ def test_the_register_is_in_the_pages_language_and_downloads_as_markdown(
 
 
 def test_purposes_show_live_counts_and_the_expiry_forecast(
-    staff: Callable[[str], FlaskClient],
+    person: Callable[..., FlaskClient],
     client: FlaskClient,
     collector: dict[str, str],
     clock: FrozenClock,
@@ -195,7 +184,7 @@ def test_purposes_show_live_counts_and_the_expiry_forecast(
     for _ in range(3):
         assert client.post("/api/v1/responses", json=body, headers=collector).status_code == 201
     clock.advance(days=25)
-    html = staff("privacy_officer").get("/console/purposes?lang=nl").get_data(as_text=True)
+    html = person("privacy_officer").get("/console/purposes?lang=nl").get_data(as_text=True)
     row = re.search(r"support-follow-up</code></a></th>(.*?)</tr>", html, re.DOTALL)
     assert row
     cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
@@ -207,20 +196,20 @@ def test_purposes_show_live_counts_and_the_expiry_forecast(
 
 
 def test_an_analyst_without_releases_learns_when_days_are_released(
-    staff: Callable[[str], FlaskClient],
+    person: Callable[..., FlaskClient],
 ) -> None:
-    text = text_of(staff("analyst").get("/console/scores?lang=en"))
+    text = text_of(person("analyst").get("/console/scores?lang=en"))
     assert "A day is released after it has closed" in text
 
 
 def test_an_analyst_sees_bands_n_and_the_suppressed_day_named(
-    staff: Callable[[str], FlaskClient],
+    person: Callable[..., FlaskClient],
     client: FlaskClient,
     collector: dict[str, str],
     clock: FrozenClock,
 ) -> None:
     seed_scores(client, collector, clock)
-    page = staff("analyst").get(
+    page = person("analyst").get(
         "/console/scores?lang=nl&survey=checkout-2026-q4&metric=nps&period=day"
         "&from=2026-11-24&to=2026-11-27"
     )
@@ -241,13 +230,13 @@ def test_an_analyst_sees_bands_n_and_the_suppressed_day_named(
 
 
 def test_the_scores_csv_holds_what_is_shown_for_dutch_excel(
-    staff: Callable[[str], FlaskClient],
+    person: Callable[..., FlaskClient],
     client: FlaskClient,
     collector: dict[str, str],
     clock: FrozenClock,
 ) -> None:
     seed_scores(client, collector, clock)
-    response = staff("analyst").get(
+    response = person("analyst").get(
         "/console/scores.csv?lang=nl&survey=checkout-2026-q4&metric=nps&period=day"
         "&from=2026-11-24&to=2026-11-27"
     )
@@ -274,7 +263,7 @@ def test_the_scores_csv_holds_what_is_shown_for_dutch_excel(
     ],
 )
 def test_bad_scores_parameters_get_a_400_page(
-    staff: Callable[[str], FlaskClient],
+    person: Callable[..., FlaskClient],
     client: FlaskClient,
     collector: dict[str, str],
     clock: FrozenClock,
@@ -283,5 +272,5 @@ def test_bad_scores_parameters_get_a_400_page(
     seed_scores(client, collector, clock)
     if not query.startswith("survey="):
         query = f"survey=checkout-2026-q4&{query}"
-    response = staff("analyst").get(f"/console/scores?{query}")
+    response = person("analyst").get(f"/console/scores?{query}")
     assert response.status_code == 400

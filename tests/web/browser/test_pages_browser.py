@@ -3,57 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from feedbackvault.app import Services
-from feedbackvault.settings import Settings
 from tests.support import FrozenClock
-from tests.web.pages_browser import (
-    axe_violations,
-    live_server,
-    require_chromium,
-    screenshot,
-)
-from tests.web.pages_support import NEW_PASSWORD, seed_scores, with_secret
+from tests.web.axe import axe_violations
+from tests.web.pages_support import seed_scores
+from tests.web.support import NEW_PASSWORD
 
 SCORES = (
     "/console/scores?survey=checkout-2026-q4&metric=nps&period=day&from=2026-11-24&to=2026-11-27"
 )
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return with_secret(settings)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = require_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(executable), args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def base_url(app: Flask) -> Iterator[str]:
-    with live_server(app) as url:
-        yield url
-
-
 class Visitor:
     """One person's browser tab, recording every CSP violation and failed load."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, screenshots: Path) -> None:
         self.page = page
         self.base_url = base_url
+        self.screenshots = screenshots
         self.problems: list[str] = []
         page.on("console", self._console)
         page.on("response", self._response)
@@ -74,6 +48,10 @@ class Visitor:
         ):
             self.problems.append(f"{response.status}: {response.url}")
 
+    def screenshot(self, name: str) -> None:
+        """Save a full-page screenshot under the run's output."""
+        self.page.screenshot(path=str(self.screenshots / f"page-{name}.png"), full_page=True)
+
     def open(self, path: str) -> Page:
         self.page.goto(self.base_url + path)
         return self.page
@@ -91,12 +69,14 @@ class Visitor:
 
 
 @pytest.fixture
-def visitor(browser: Browser, base_url: str, request: pytest.FixtureRequest) -> Iterator[Visitor]:
+def visitor(
+    browser: Browser, live_server: str, screenshots: Path, request: pytest.FixtureRequest
+) -> Iterator[Visitor]:
     # The browser speaks the language of the test, as a Dutch or English reader's would.
     lang = getattr(request.node, "callspec", None) and request.node.callspec.params.get("lang")
     locale = "en-GB" if lang == "en" else "nl-NL"
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
-    yield Visitor(context.new_page(), base_url)
+    yield Visitor(context.new_page(), live_server, screenshots)
     context.close()
 
 
@@ -131,7 +111,7 @@ def test_an_analyst_sees_a_chart_with_bands_and_a_suppressed_group(
     assert chart.locator(".chart-gap").filter(has_text=too_few).count() >= 1
     assert chart.bounding_box()["height"] > 150  # type: ignore[index]
     assert page.locator("table").filter(has_text=too_few).count() >= 1
-    screenshot(page, f"scores-{lang}")
+    visitor.screenshot(f"scores-{lang}")
     assert axe_violations(page) == []
     assert visitor.problems == []
 
@@ -170,10 +150,12 @@ def test_every_officer_page_passes_axe_in_both_languages(
     for path in officer_pages:
         page = visitor.open(f"{path}{'&' if '?' in path else '?'}lang={lang}")
         assert page.locator("html").get_attribute("lang") == lang
-        name = path.strip("/").replace("/", "-").split("?")[0] or "home"
+        name = path.strip("/").split("?")[0].replace("/", "-")
+        if name.startswith("console-requests-"):
+            name = "console-request"
         if "?" in path:
             name += "-filtered"
-        screenshot(page, f"{name}-{lang}")
+        visitor.screenshot(f"{name}-{lang}")
         violations = axe_violations(page)
         if violations:
             failures[path] = violations
@@ -191,7 +173,7 @@ def test_the_analysts_empty_page_the_login_and_a_404_pass_axe(
     assert axe_violations(page) == []
     person(visitor, services, "analyst", lang)
     page = visitor.open(f"/console/scores?lang={lang}")
-    screenshot(page, f"scores-empty-{lang}")
+    visitor.screenshot(f"scores-empty-{lang}")
     assert axe_violations(page) == []
 
 
@@ -203,4 +185,4 @@ def test_the_api_docs_work_offline_under_their_csp(visitor: Visitor) -> None:
     assert page.locator(".opblock").count() >= 10
     assert all(url.startswith(visitor.base_url) or url.startswith("data:") for url in requested)
     assert visitor.problems == []
-    screenshot(page, "docs")
+    visitor.screenshot("docs")
