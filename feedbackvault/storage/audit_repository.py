@@ -40,6 +40,8 @@ VERIFY_BATCH = 5_000
 # may land a few places out of time order; a date filter widens its sequence range by
 # this many entries (far more than writers ever wait at once) and then filters exactly.
 DATE_SLACK = 1_000
+# Entries read per round when searching the log for a moment.
+SEARCH_FANOUT = 128
 
 
 @dataclass(frozen=True)
@@ -328,20 +330,32 @@ class AuditRepository:
         return [AuditRecord(**row._mapping) for row in self.session.connection().execute(query)]
 
     def _first_seq_from(self, moment: datetime) -> int:
-        """Bisect the log for the first entry at or after a moment (the head + 1 if none)."""
-        low, high = 1, self.head()[0] + 1
+        """Search the log for the first entry at or after a moment (the head + 1 if none).
+
+        Like bisection, but each round reads SEARCH_FANOUT evenly spaced entries by
+        primary key in one statement and keeps the gap the moment falls in: three
+        rounds cover a million entries, where bisection needs twenty round trips.
+        """
+        low, high = 1, self.head()[0] + 1  # the answer lies in [low, high]
         while low < high:
-            middle = (low + high) // 2
-            at = self.session.connection().scalar(
-                select(AUDIT_ENTRY.c.at)
-                .where(AUDIT_ENTRY.c.seq >= middle)
+            step = max(1, -(-(high - low) // SEARCH_FANOUT))
+            probes = list(range(low, high, step))
+            seen = self.session.connection().execute(
+                select(AUDIT_ENTRY.c.seq, AUDIT_ENTRY.c.at)
+                .where(AUDIT_ENTRY.c.seq.in_(probes))
                 .order_by(AUDIT_ENTRY.c.seq)
-                .limit(1)
             )
-            if at is None or at >= moment:
-                high = middle
+            before = low - 1
+            for seq, at in seen:
+                if at >= moment:
+                    high = seq
+                    break
+                before = seq
             else:
-                low = middle + 1
+                before = max(before, probes[-1])
+            if step == 1:
+                return high
+            low = before + 1
         return low
 
 

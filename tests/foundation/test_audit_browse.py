@@ -131,3 +131,16 @@ def test_browsing_changes_nothing_in_the_chain(services: Services, log: list) ->
     check = verify_chain(services.stores)
     assert check.intact
     assert check.entries == 30
+
+
+@pytest.mark.parametrize("day", [1, 15, 29])
+def test_a_day_is_found_exactly_in_a_long_log(services: Services, day: int) -> None:
+    # Hourly entries for 30 days: several rounds of the search for each boundary.
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    append(
+        services,
+        [{"at": start + timedelta(hours=h), "actor": "a", "action": "x"} for h in range(720)],
+    )
+    wanted = date(2026, 11, day)
+    page = browse(services.stores, AuditFilter(from_day=wanted, to_day=wanted), limit=100)
+    assert seqs(page.entries) == list(range(24 * day, 24 * (day - 1), -1))
