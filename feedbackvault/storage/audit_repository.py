@@ -230,13 +230,13 @@ class AuditRepository:
         assert row is not None, "the audit head row is created by the first migration"
         return int(row.seq), str(row.hash)
 
-    def records(self, up_to: int) -> Iterator[AuditRecord]:
-        """Yield the entries up to sequence number `up_to` in chain order, a batch at a time.
+    def records(self, up_to: int, after: int = 0) -> Iterator[AuditRecord]:
+        """Yield the entries after `after` up to `up_to` in chain order, a batch at a time.
 
         Core rows, not ORM objects: verifying a million entries is then bounded by the
         hashing, not by building and expunging a million mapped objects.
         """
-        last = 0
+        last = after
         while True:
             batch = self._records(
                 select(AUDIT_ENTRY)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import delete, update
 
 from feedbackvault.app import Services
-from feedbackvault.domain.audit import AuditFilter, AuditRecord
-from feedbackvault.services.audit import browse, verify_chain
+from feedbackvault.domain.audit import GENESIS_HASH, AuditFilter, AuditRecord, ChainCheck
+from feedbackvault.services.audit import browse, verify_chain, verify_stretch
+from feedbackvault.storage.data_models import AuditEntry
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -144,3 +147,43 @@ def test_a_day_is_found_exactly_in_a_long_log(services: Services, day: int) -> N
     wanted = date(2026, 11, day)
     page = browse(services.stores, AuditFilter(from_day=wanted, to_day=wanted), limit=100)
     assert seqs(page.entries) == list(range(24 * day, 24 * (day - 1), -1))
+
+
+def walk(services: Services, limit: int) -> tuple[ChainCheck, int]:
+    """Verify the chain a stretch at a time, as the console does; return the verdict and steps."""
+    seq, hash_, steps = 0, GENESIS_HASH, 0
+    while True:
+        steps += 1
+        check, stretch = verify_stretch(services.stores, seq, hash_, limit)
+        if check is not None:
+            return check, steps
+        seq, hash_ = stretch.last_seq, stretch.last_hash
+
+
+@pytest.mark.parametrize("limit", [1, 4, 7, 30, 1000])
+def test_stretches_give_the_whole_chains_verdict(services: Services, log: list, limit: int) -> None:
+    check, steps = walk(services, limit)
+    assert check == verify_chain(services.stores)
+    assert check.intact
+    assert steps == max(1, -(-30 // limit))
+
+
+@pytest.mark.parametrize("limit", [1, 4, 7, 1000])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        update(AuditEntry).where(AuditEntry.seq == 17).values(actor="mallory"),
+        delete(AuditEntry).where(AuditEntry.seq == 17),
+        delete(AuditEntry).where(AuditEntry.seq.between(12, 25)),
+        delete(AuditEntry).where(AuditEntry.seq == 30),
+    ],
+)
+def test_stretches_find_the_same_first_break(
+    services: Services, log: list, limit: int, statement: Any
+) -> None:
+    with services.databases.data() as session:
+        session.execute(statement)
+    check, _ = walk(services, limit)
+    whole = verify_chain(services.stores)
+    assert not whole.intact
+    assert (check.entries, check.broken_seq) == (whole.entries, whole.broken_seq)

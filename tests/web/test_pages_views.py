@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
@@ -144,6 +145,47 @@ def test_verifying_a_tampered_chain_names_the_first_broken_entry(
     text = text_of(person("auditor").get("/console/audit/verify?lang=en"))
     assert "entry #2 is the first that fails" in text
     assert "does not match its hash" in text
+
+
+def follow_the_check(browser: FlaskClient) -> tuple[str, int]:
+    """Load "verify chain" and follow "continue checking" to the verdict; count the steps."""
+    html = browser.get("/console/audit/verify?lang=en").get_data(as_text=True)
+    steps = 1
+    while (found := re.search(r'href="(/console/audit/verify\?at=[^"]+)"', html)) is not None:
+        html = browser.get(found.group(1).replace("&amp;", "&")).get_data(as_text=True)
+        steps += 1
+    return html, steps
+
+
+def test_a_long_chain_is_checked_a_stretch_per_request_to_the_same_verdict(
+    person: Callable[..., FlaskClient],
+    app: Flask,
+    client: FlaskClient,
+    collector: dict[str, str],
+    services: Services,
+) -> None:
+    app.config["AUDIT_VERIFY_STRETCH"] = 3
+    for _ in range(6):
+        client.post("/api/v1/responses", json=submission(), headers=collector)
+    auditor = person("auditor")
+    html, steps = follow_the_check(auditor)
+    with services.stores.read() as unit:
+        last = unit.audit.head()[0]
+    assert f"The chain is intact up to #{last}." in text_of_html(html)
+    assert steps == -(-last // 3)
+    with services.databases.data() as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 7).values(action="x.y"))
+    html, _ = follow_the_check(auditor)
+    assert "intact up to #6; entry #7 is the first that fails" in text_of_html(html)
+
+
+def test_a_hand_made_checkpoint_is_refused(person: Callable[..., FlaskClient]) -> None:
+    response = person("auditor").get("/console/audit/verify?at=WzEwMCwiYWJjIl0")
+    assert response.status_code == 400
+
+
+def text_of_html(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 # Register
