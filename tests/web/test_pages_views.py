@@ -253,7 +253,7 @@ def test_an_analyst_sees_bands_n_and_the_suppressed_day_named(
     seed_scores(client, collector, clock)
     page = person("analyst").get(
         "/console/scores?lang=nl&survey=checkout-2026-q4&metric=nps&period=day"
-        "&from=2026-11-24&to=2026-11-27"
+        "&from=2026-11-21&to=2026-11-27"
     )
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -262,10 +262,12 @@ def test_an_analyst_sees_bands_n_and_the_suppressed_day_named(
     ]
     assert 'class="chart-band"' in chart
     assert "te weinig reacties" in chart
-    assert "n=30" in chart
-    # Which larger days disclosure control also withholds is the service's business;
-    # no day under k is ever drawn.
-    assert all(int(n) >= 10 for n in re.findall(r">n=(\d+)<", chart))
+    # Released counts may carry noise, and which days are withheld is the release's
+    # business; days before the first response are withheld whatever it does, and no
+    # day is drawn with fewer than k responses.
+    shown = [int(n) for n in re.findall(r">n=(\d+)<", chart)]
+    assert shown
+    assert all(n >= 10 for n in shown)
     text = text_of(page)
     assert "Vrijgegeven tot en met" in text
     assert "kiosk" not in text
@@ -280,16 +282,18 @@ def test_the_scores_csv_holds_what_is_shown_for_dutch_excel(
     seed_scores(client, collector, clock)
     response = person("analyst").get(
         "/console/scores.csv?lang=nl&survey=checkout-2026-q4&metric=nps&period=day"
-        "&from=2026-11-24&to=2026-11-27"
+        "&from=2026-11-21&to=2026-11-27"
     )
     assert response.mimetype == "text/csv"
     data = response.get_data()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     days = {row[0]: row for row in rows if row and re.fullmatch(r"2026-11-2\d", row[0])}
-    assert days["2026-11-24"][1] == "30"
-    assert days["2026-11-25"][1:5] == ["", "", "", ""]
-    assert days["2026-11-25"][5] == "te weinig reacties"
+    assert sorted(days) == [f"2026-11-2{d}" for d in range(1, 8)]
+    assert days["2026-11-21"][1:] == ["", "", "", "", "te weinig reacties"]
+    published = [row for row in days.values() if row[1]]
+    assert published
+    assert all(int(row[1]) >= 10 and row[5] == "" for row in published)
 
 
 @pytest.mark.parametrize(

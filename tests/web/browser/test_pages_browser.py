@@ -17,7 +17,7 @@ from tests.web.pages_support import seed_scores
 from tests.web.support import NEW_PASSWORD
 
 SCORES = (
-    "/console/scores?survey=checkout-2026-q4&metric=nps&period=day&from=2026-11-24&to=2026-11-27"
+    "/console/scores?survey=checkout-2026-q4&metric=nps&period=day&from=2026-11-21&to=2026-11-27"
 )
 
 
