@@ -22,7 +22,8 @@ assets = Blueprint(
     static_folder="static",
     static_url_path="/assets",
 )
-PAGE_ERRORS = (400, 403, 404, 405)
+# Unexpected failures too: a person gets a page in their language, never JSON.
+PAGE_ERRORS = (400, 403, 404, 405, 500)
 
 
 def init_app(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from flask import Flask, request, session
-from flask_babel import Babel, format_date, format_datetime, get_locale
-from markupsafe import Markup, escape
+from babel import Locale, dates
+from flask import Flask, g, request, session
+from flask_babel import Babel, get_locale, get_timezone
+from markupsafe import Markup
 
 from feedbackvault.domain.clock import isoformat_z
+from feedbackvault.web.labels import labels
 
 LANGUAGES = ("nl", "en")
 # The market is Dutch: a browser that states no preference gets Dutch.
@@ -18,6 +20,10 @@ SESSION_KEY = "lang"
 TRANSLATIONS = Path(__file__).parent / "translations"
 # Due dates are stored in UTC; people read them in Dutch time (CET/CEST).
 DISPLAY_TIMEZONE = "Europe/Amsterdam"
+# "12 dec. 2026" / "12 Dec 2026", parsed once.
+DATE_PATTERN = dates.parse_pattern("d MMM y")
+DATE_TIME_PATTERN = dates.parse_pattern("d MMM y HH:mm")
+TIME_ELEMENT = Markup('<time datetime="%s" title="%s">%s</time>')
 
 
 def select_locale() -> str:
@@ -52,10 +58,23 @@ def when(moment: datetime | str | None, *, with_time: bool = False) -> Markup:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     exact = isoformat_z(moment)
-    shown = (
-        format_datetime(moment, "d MMM y HH:mm") if with_time else format_date(moment, "d MMM y")
-    )
-    return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(exact, escape(shown))
+    locale, zone = _page_locale_and_zone()
+    pattern = DATE_TIME_PATTERN if with_time else DATE_PATTERN
+    shown = pattern.apply(moment.astimezone(zone), locale)
+    return TIME_ELEMENT % (exact, exact, shown)
+
+
+def _page_locale_and_zone() -> tuple[Locale, tzinfo]:
+    """Return the page's locale and display zone, looked up once per request.
+
+    Flask-Babel's helpers look both up again on every call, and a queue page
+    formats a hundred dates (bench_console.py).
+    """
+    cached: tuple[Locale, tzinfo] | None = g.get("locale_and_zone")
+    if cached is None:
+        cached = (get_locale(), get_timezone())
+        g.locale_and_zone = cached
+    return cached
 
 
 def init_app(app: Flask) -> None:
@@ -65,4 +84,6 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_DEFAULT_TIMEZONE"] = DISPLAY_TIMEZONE
     Babel(app, locale_selector=select_locale)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    app.jinja_env.globals.update(when=when, page_language=language, languages=LANGUAGES)
+    app.jinja_env.globals.update(
+        when=when, page_language=language, languages=LANGUAGES, labels=labels
+    )

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feedbackvault.api.security_headers import API_CSP, PAGE_CSP
+from feedbackvault.app import Services, create_app
 from tests.support import submission
 from tests.web.support import text_of
 
@@ -153,3 +154,17 @@ def test_a_missing_api_address_is_still_a_problem_document(client: FlaskClient) 
     answer = client.get("/api/v1/nothing")
     assert answer.status_code == 404
     assert answer.mimetype == "application/problem+json"
+
+
+def test_an_unexpected_failure_on_a_page_is_a_page_not_json(services: Services) -> None:
+    app = create_app(services=services)
+
+    @app.route("/console/test-failure")
+    def failing() -> str:
+        raise RuntimeError("a bug")
+
+    answer = app.test_client().get("/console/test-failure?lang=nl")
+    assert answer.status_code == 500
+    assert answer.mimetype == "text/html"
+    assert "Er ging iets mis" in text_of(answer)
+    assert "a bug" not in answer.get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""HTTP interface: one flask-smorest blueprint per audience."""

@@ -1,0 +1,1 @@
+"""Endpoints for analysts: anonymised aggregates and scores."""

@@ -1,0 +1,1 @@
+"""Endpoints for survey front-ends: submit responses, withdraw consent."""

@@ -1,0 +1,1 @@
+"""Endpoints any caller may read: purposes and the receipt public key."""

@@ -1,0 +1,1 @@
+"""Data-subject requests for privacy officers."""

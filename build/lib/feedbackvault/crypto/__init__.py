@@ -1,0 +1,1 @@
+"""Encrypt, index and sign personal data with keys handed in by the caller."""

@@ -1,0 +1,1 @@
+"""Plain-Python domain model of feedbackvault: no I/O, no framework."""

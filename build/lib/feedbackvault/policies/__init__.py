@@ -1,0 +1,1 @@
+"""Load privacy policies from YAML and describe them for privacy officers."""

@@ -1,0 +1,1 @@
+"""Use cases: collection, subject rights, retention, reporting, and their support."""

@@ -1,0 +1,1 @@
+"""Persist the domain in SQL databases (the only package that knows SQLAlchemy)."""
