@@ -150,6 +150,9 @@ class AggregationPolicy:
 
     k: int = DEFAULT_K
     epsilon: float = DEFAULT_EPSILON
+    # Touchpoint labels the controller declares public: shown to analysts without the
+    # private selection that data-derived labels must pass.
+    touchpoints: frozenset[str] = frozenset()
     differential_privacy: DifferentialPrivacy | None = None
 
 

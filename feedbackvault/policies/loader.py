@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Hashable
 from pathlib import Path
 from types import MappingProxyType
@@ -30,7 +31,9 @@ __all__ = ["MIN_K", "PolicyError", "default_policies_dir", "load_policy_set"]
 
 _POLICY_SUFFIXES = frozenset({".yaml", ".yml"})
 _TOP_LEVEL_KEYS = ("aggregation", "purposes", "controller")
-_AGGREGATION_FIELDS = frozenset({"k", "epsilon", "differential_privacy"})
+_AGGREGATION_FIELDS = frozenset({"k", "epsilon", "touchpoints", "differential_privacy"})
+# Touchpoint labels as submissions spell them (API.md).
+_TOUCHPOINT = re.compile(r"[a-z0-9-]{1,40}")
 _CONTROLLER_FIELDS = frozenset({"name", "contact", "dpo"})
 _DIFFERENTIAL_PRIVACY_FIELDS = frozenset({"epsilon"})
 
@@ -214,11 +217,22 @@ class _FileLoader:
                 f"{quote(epsilon)} must be a number from {MIN_EPSILON:g} to {MAX_EPSILON:g}",
                 field="aggregation.epsilon",
             )
+        touchpoints = value.get("touchpoints", [])
+        if not isinstance(touchpoints, list) or not all(
+            isinstance(label, str) and _TOUCHPOINT.fullmatch(label) for label in touchpoints
+        ):
+            raise self.fail(
+                "must be a list of touchpoint labels (1-40 of a-z, 0-9 and -)",
+                field="aggregation.touchpoints",
+            )
         differential_privacy = None
         if "differential_privacy" in value:
             differential_privacy = self._parse_differential_privacy(value["differential_privacy"])
         return AggregationPolicy(
-            k=k, epsilon=float(epsilon), differential_privacy=differential_privacy
+            k=k,
+            epsilon=float(epsilon),
+            touchpoints=frozenset(touchpoints),
+            differential_privacy=differential_privacy,
         )
 
     def _merge_controller(self, value: object) -> None:

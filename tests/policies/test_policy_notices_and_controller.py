@@ -158,3 +158,17 @@ def test_shipped_policies_have_a_text_for_every_notice_in_dutch_and_english() ->
 def test_only_the_support_purpose_allows_follow_up() -> None:
     policy_set = load_policy_set(default_policies_dir())
     assert [purpose.id for purpose in policy_set if purpose.follow_up] == ["support-follow-up"]
+
+
+def test_public_touchpoints_are_read(tmp_path: Path) -> None:
+    document = valid_document()
+    document["aggregation"]["touchpoints"] = ["checkout", "kiosk"]
+    policy_set = load(tmp_path, {"purposes.yaml": document})
+    assert policy_set.aggregation.touchpoints == frozenset({"checkout", "kiosk"})
+
+
+@pytest.mark.parametrize("touchpoints", ["checkout", ["Checkout"], [""], [1]], ids=str)
+def test_public_touchpoints_must_be_labels(tmp_path: Path, touchpoints: object) -> None:
+    document = valid_document()
+    document["aggregation"]["touchpoints"] = touchpoints
+    assert problems_of(tmp_path, document) == [(None, "aggregation.touchpoints")]
