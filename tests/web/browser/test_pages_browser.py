@@ -31,12 +31,17 @@ class Visitor:
         self.problems: list[str] = []
         page.on("console", self._console)
         page.on("response", self._response)
-        page.on("requestfailed", lambda request: self.problems.append(f"failed: {request.url}"))
+        page.on("requestfailed", self._failed)
 
     def _console(self, message: Any) -> None:
         # Failed loads are reported with their address by _response instead.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.problems.append(message.text)
+
+    def _failed(self, request: Any) -> None:
+        # Going on to the next page cancels loads still under way (the favicon): not a fault.
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.problems.append(f"failed: {request.url} ({request.failure})")
 
     def _response(self, response: Any) -> None:
         # Browsers ask for /favicon.ico on their own (no page links it); a page's own
