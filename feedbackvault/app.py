@@ -294,6 +294,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from feedbackvault.api.health import bp as health_bp
     from feedbackvault.api.meta.views import blp as meta_blp
     from feedbackvault.api.privacy.views import blp as privacy_blp
+    from feedbackvault.web import docs as web_docs
 
     settings = settings or (services.settings if services else Settings.from_env())
     services = services or Services.build(settings)
@@ -314,6 +315,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api.register_blueprint(analytics_blp)
     api.register_blueprint(follow_up_blp)
     api.register_blueprint(health_bp)
+    app.register_blueprint(web_docs.bp)
     problems_module.init_app(app)
     from feedbackvault.crypto.errors import KeyNotFound
     from feedbackvault.storage.database import UNAVAILABLE_ERRORS

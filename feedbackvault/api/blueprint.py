@@ -189,13 +189,11 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
 
 
 def openapi_config(app: Flask) -> None:
-    """Set the smorest options: spec at /api/v1/openapi.json, docs at /docs."""
+    """Set the smorest options: spec at /api/v1/openapi.json (docs: `web/docs.py`)."""
     app.config.update(
         API_TITLE="feedbackvault",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="api/v1/openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     )

@@ -3,10 +3,10 @@
 Every answer (JSON, problem documents, /docs) carries `nosniff`, `DENY` framing,
 `no-referrer`, `no-store` and a Content-Security-Policy. API JSON gets the strictest
 policy (`default-src 'none'`); web pages may load scripts and styles from the service
-itself only (no inline script or style); the Swagger UI page at /docs may load its scripts and
-styles from the CDN configured in `api/blueprint.py` and run its own inline script,
-allowed by hash. `Strict-Transport-Security` is always sent; browsers honour it
-only over HTTPS, so it takes effect once the service is behind TLS.
+itself only (no inline script or style); the Swagger UI page at /docs loads its
+vendored scripts and styles from this service only (`'self'`), with no inline script.
+`Strict-Transport-Security` is always sent; browsers honour it only over HTTPS, so
+it takes effect once the service is behind TLS.
 
 CORS is off unless `FEEDBACKVAULT_CORS_ORIGINS` lists exact origins; it then opens
 only the collect endpoints and the receipt public key to those origins.
@@ -14,12 +14,9 @@ only the collect endpoints and the receipt public key to those origins.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
-from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_cors import CORS
 
 from feedbackvault.settings import Settings
@@ -43,30 +40,18 @@ STATIC_HEADERS = {
 # Each static header with its lower-cased name, to test presence against one scan.
 STATIC_ROWS = tuple((name, name.lower(), value) for name, value in STATIC_HEADERS.items())
 CSP_HEADER = "Content-Security-Policy"
-DOCS_ENDPOINT_SUFFIX = "openapi_swagger_ui"
-INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+DOCS_ENDPOINT = "docs.swagger_ui"
+# Swagger UI draws its icons as data: images; it fetches the spec from this service.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 # Paths a survey front-end calls from the browser.
 CORS_PATHS = (
     r"^/api/v1/responses$",
     r"^/api/v1/consents/withdraw$",
     r"^/api/v1/receipts/public-key$",
 )
-
-
-def docs_policy(page: bytes, cdn_url: str) -> str:
-    """Build the /docs policy: CDN assets, the spec from here, inline scripts by hash."""
-    parts = urlsplit(cdn_url)
-    cdn = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
-    hashes = " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + "'"
-        for body in INLINE_SCRIPT.findall(page)
-    )
-    return (
-        f"default-src 'none'; script-src {cdn} {hashes}; "
-        # Swagger UI sets style attributes at run time.
-        f"style-src {cdn} 'unsafe-inline'; img-src 'self' data: {cdn}; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    )
 
 
 def add_security_headers(response: Response) -> Response:
@@ -81,10 +66,8 @@ def add_security_headers(response: Response) -> Response:
     for name, lowered, value in STATIC_ROWS:
         if lowered not in present:
             headers.add(name, value)
-    endpoint = request.endpoint or ""
-    if endpoint.endswith(DOCS_ENDPOINT_SUFFIX) and response.status_code == 200:
-        cdn_url = str(current_app.config.get("OPENAPI_SWAGGER_UI_URL", ""))
-        policy = docs_policy(response.get_data(), cdn_url)
+    if request.endpoint == DOCS_ENDPOINT:
+        policy = DOCS_CSP
     elif PAGE_PATHS.match(request.path):
         policy = PAGE_CSP
     else:

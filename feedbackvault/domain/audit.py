@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 GENESIS_HASH = "0" * 64
 
@@ -89,7 +89,7 @@ def check_chain(
     """Walk the chain in order; report the first entry altered or missing, then any lost anchor."""
     genesis = Anchor(GENESIS_HASH, 0)
     found: set[Anchor] = {a for a in anchors if a == genesis}
-    check = _check_links(_finding(records, anchors, found), head_seq, head_hash)
+    check = check_head(check_stretch(_finding(records, anchors, found)), head_seq, head_hash)
     if not check.intact:
         return check
     for anchor in anchors:
@@ -113,18 +113,70 @@ def _finding(
         yield record
 
 
-def _check_links(records: Iterable[AuditRecord], head_seq: int, head_hash: str) -> ChainCheck:
-    expected_seq, expected_prev, count = 1, GENESIS_HASH, 0
+@dataclass(frozen=True)
+class ChainStretch:
+    """How far a stretch of the chain links up: its last good entry, or where it breaks."""
+
+    last_seq: int
+    last_hash: str
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
+def check_stretch(
+    records: Iterable[AuditRecord], after_seq: int = 0, after_hash: str = GENESIS_HASH
+) -> ChainStretch:
+    """Walk entries in order from the one after `after_seq` and stop at the first bad link."""
+    expected_seq, expected_prev = after_seq + 1, after_hash
     for record in records:
         if record.seq != expected_seq:
-            return ChainCheck(count, expected_seq, "entry is missing")
+            return ChainStretch(expected_seq - 1, expected_prev, expected_seq, "entry is missing")
         if record.prev_hash != expected_prev:
-            return ChainCheck(count, record.seq, "does not link to the entry before it")
+            return ChainStretch(
+                expected_seq - 1, expected_prev, record.seq, "does not link to the entry before it"
+            )
         if record_hash(record) != record.hash:
-            return ChainCheck(count, record.seq, "content does not match its hash")
-        expected_seq, expected_prev, count = record.seq + 1, record.hash, count + 1
-    if head_seq != expected_seq - 1:
-        return ChainCheck(count, expected_seq, "entry is missing (the chain head is further on)")
-    if head_hash != expected_prev:
-        return ChainCheck(count, head_seq, "does not match the chain head")
-    return ChainCheck(count)
+            return ChainStretch(
+                expected_seq - 1, expected_prev, record.seq, "content does not match its hash"
+            )
+        expected_seq, expected_prev = record.seq + 1, record.hash
+    return ChainStretch(expected_seq - 1, expected_prev)
+
+
+def check_head(stretch: ChainStretch, head_seq: int, head_hash: str) -> ChainCheck:
+    """Judge a stretch that ends the walk: broken, short of the head, or the head itself."""
+    if stretch.broken_seq is not None:
+        return ChainCheck(stretch.last_seq, stretch.broken_seq, stretch.reason)
+    if head_seq != stretch.last_seq:
+        return ChainCheck(
+            stretch.last_seq,
+            stretch.last_seq + 1,
+            "entry is missing (the chain head is further on)",
+        )
+    if head_hash != stretch.last_hash:
+        return ChainCheck(stretch.last_seq, head_seq, "does not match the chain head")
+    return ChainCheck(stretch.last_seq)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an audit listing is narrowed to; every field optional, dates whole UTC days."""
+
+    action: str | None = None
+    request_id: str | None = None
+    subject_ref: str | None = None
+    from_day: date | None = None
+    to_day: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the audit log, newest first, with the keys of its neighbours.
+
+    `older_than` continues the listing below the last entry shown, `newer_than` above
+    the first: keyset paging on `seq`, so page 10,000 costs what page 1 does.
+    """
+
+    entries: tuple[AuditRecord, ...]
+    older_than: int | None
+    newer_than: int | None

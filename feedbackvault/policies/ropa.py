@@ -1,193 +1,182 @@
-"""Render the record of processing activities (GDPR Art. 30) from a PolicySet."""
+"""Build the record of processing activities (GDPR Art. 30) from a PolicySet, in Dutch or English.
+
+One structure (`Register`) feeds both the Markdown of `policies ropa` and the console's
+register page, so the two never say different things. The wording lives here, beside
+the rules it describes, in both languages (`ropa_texts.py`), in the terms of the AVG
+and the Autoriteit Persoonsgegevens.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from feedbackvault.domain.durations import IsoDuration
 from feedbackvault.domain.purposes import AggregationPolicy, Controller, PolicySet, Purpose
-
-_LEGAL_BASIS_NAMES = {
-    "consent": "Consent (Art. 6(1)(a))",
-    "contract": "Performance of a contract (Art. 6(1)(b))",
-    "legal_obligation": "Legal obligation (Art. 6(1)(c))",
-    "vital_interests": "Vital interests (Art. 6(1)(d))",
-    "public_task": "Public task (Art. 6(1)(e))",
-    "legitimate_interests": "Legitimate interests (Art. 6(1)(f))",
-}
-
-# Listed in this order, not alphabetically, so a reader meets identifiers first.
-_PERSONAL_FIELD_NAMES = {
-    "email": "Email address",
-    "name": "Name",
-    "customer_id": "Customer number",
-    "comment": "Free-text comment (may contain anything the respondent writes)",
-}
-
-_METRIC_NAMES = {
-    "nps": "Net Promoter Score (0-10)",
-    "csat": "Customer satisfaction (CSAT, 1-5)",
-    "ces": "Customer effort score (CES, 1-7)",
-}
-
-_ON_EXPIRY_TEXT = {
-    "anonymise": (
-        "Anonymised: the scores, survey, touchpoint and month are kept; the link to "
-        "the respondent, the comment and all personal fields are removed."
-    ),
-    "delete": "Deleted: the response and its personal fields are removed entirely.",
-}
-
-_DURATION_UNITS = (
-    ("years", "year"),
-    ("months", "month"),
-    ("weeks", "week"),
-    ("days", "day"),
-    ("hours", "hour"),
-    ("minutes", "minute"),
-    ("seconds", "second"),
-)
-
-_MEASURES = (
-    "Every personal field is encrypted with AES-256-GCM under a data key of its own "
-    "per respondent; data keys are wrapped by a key-encryption key held in a separate "
-    "key store.",
-    "Respondents are found by a keyed blind index (HMAC-SHA256), never by plaintext identifiers.",
-    "Erasure destroys the respondent's data key (crypto-shredding), so no copy or "
-    "backup of the data database stays readable.",
-    "Every privacy-relevant act is written to an append-only, hash-chained audit log "
-    "that can be verified.",
-    "Expired responses are excluded from every read and removed by the retention sweep.",
-    "Access is by role-based API tokens, stored only as hashes.",
-)
+from feedbackvault.policies.ropa_texts import LANGUAGES, TEXTS, Texts
 
 
-def render_ropa(policy_set: PolicySet) -> str:
+@dataclass(frozen=True)
+class Fact:
+    """One labelled line of the register; `codes` are literal policy values shown first."""
+
+    label: str
+    text: str
+    codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading with paragraphs, labelled facts and plain bullets, in that order."""
+
+    heading: str
+    code: str = ""
+    paragraphs: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    bullets: tuple[str, ...] = ()
+    subsections: tuple[Section, ...] = ()
+
+
+@dataclass(frozen=True)
+class Register:
+    """The whole record in one language."""
+
+    language: str
+    title: str
+    intro: tuple[str, ...]
+    controller: Section
+    common: Section
+    purposes: tuple[Section, ...]
+
+
+def build_register(policy_set: PolicySet, language: str = "en") -> Register:
+    """Describe every purpose of the policies as the record of processing activities."""
+    texts = TEXTS[language if language in LANGUAGES else "en"]
+    aggregation = policy_set.aggregation
+    return Register(
+        language=texts.language,
+        title=texts.title,
+        intro=(texts.intro,),
+        controller=_controller(texts, policy_set.controller),
+        common=Section(
+            heading=texts.common_heading,
+            subsections=(
+                Section(texts.aggregates_heading, bullets=_aggregation_lines(texts, aggregation)),
+                Section(texts.measures_heading, bullets=texts.measures),
+            ),
+        ),
+        purposes=tuple(_purpose(texts, p, aggregation) for p in policy_set.ordered()),
+    )
+
+
+def render_ropa(policy_set: PolicySet, language: str = "en") -> str:
     """Render the record of processing activities as Markdown."""
-    lines = [
-        "# Record of processing activities",
-        "",
-        "Processing of customer feedback by feedbackvault, derived from the purpose",
-        "policies (GDPR Art. 30(1)). Change `policies/*.yaml` and regenerate this",
-        "record rather than editing it by hand.",
-        "",
-        *_controller_lines(policy_set.controller),
-        "",
-        "## Safeguards common to every purpose",
-        "",
-        "### Anonymised aggregates",
-        "",
-        *_aggregation_lines(policy_set.aggregation),
-        "",
-        "### Technical and organisational measures (Art. 32)",
-        "",
-        *(f"- {measure}" for measure in _MEASURES),
-    ]
-    for purpose in policy_set.ordered():
-        lines += ["", *_purpose_lines(purpose, policy_set.aggregation)]
+    register = build_register(policy_set, language)
+    lines = [f"# {register.title}", "", *register.intro, ""]
+    controller = register.controller
+    lines += [f"> **{controller.heading}:** {p}" for p in controller.paragraphs]
+    lines += [f"- **{fact.label}:** {fact.text}" for fact in controller.facts]
+    lines += ["", *_markdown(register.common, 2)]
+    for section in register.purposes:
+        lines += ["", *_markdown(section, 2)]
     return "\n".join(lines) + "\n"
 
 
-def _controller_lines(controller: Controller | None) -> list[str]:
-    if controller is None:
-        return [
-            "> **Controller:** to be completed by the controller: name and contact",
-            "> details of the controller, any joint controller or representative, and",
-            "> the data protection officer (Art. 30(1)(a)).",
-        ]
-    dpo = controller.dpo or "none appointed"
-    return [
-        f"- **Controller (Art. 30(1)(a)):** {controller.name}, {controller.contact}",
-        f"- **Data protection officer:** {dpo}",
-    ]
-
-
-def describe_duration(duration: IsoDuration) -> str:
-    """Describe a duration in words, such as "1 year and 6 months"."""
+def describe_duration(duration: IsoDuration, language: str = "en") -> str:
+    """Describe a duration in words, such as "1 year and 6 months" or "1 jaar en 6 maanden"."""
+    texts = TEXTS[language if language in LANGUAGES else "en"]
     parts = []
-    for attribute, unit in _DURATION_UNITS:
+    for attribute, (one, many) in texts.units:
         count = getattr(duration, attribute)
         if count:
-            parts.append(f"{count} {unit}" if count == 1 else f"{count} {unit}s")
+            parts.append(f"{count} {one if count == 1 else many}")
     if len(parts) <= 1:
         return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return ", ".join(parts[:-1]) + f" {texts.and_word} " + parts[-1]
 
 
-def _aggregation_lines(aggregation: AggregationPolicy) -> list[str]:
-    lines = [
-        f"- Analysts see only aggregates over groups of at least {aggregation.k} responses;",
-        "  smaller groups are suppressed and only counted.",
-        "- Date filters snap to whole days, so overlapping queries cannot isolate one",
-        "  response.",
-    ]
-    if aggregation.differential_privacy is None:
-        lines.append("- Differential privacy: not applied.")
-    else:
-        epsilon = aggregation.differential_privacy.epsilon
-        lines.append(f"- Differential privacy: noise is added with epsilon = {epsilon:g}.")
+def _markdown(section: Section, level: int) -> list[str]:
+    heading = f"{section.heading} `{section.code}`" if section.code else section.heading
+    lines = ["#" * level + " " + heading]
+    for paragraph in section.paragraphs:
+        lines += ["", paragraph]
+    if section.facts:
+        lines.append("")
+        for fact in section.facts:
+            codes = ", ".join(f"`{code}`" for code in fact.codes)
+            value = " ".join(part for part in (codes, fact.text) if part)
+            lines.append(f"- **{fact.label}:** {value}")
+    if section.bullets:
+        lines.append("")
+        lines += [f"- {bullet}" for bullet in section.bullets]
+    for subsection in section.subsections:
+        lines += ["", *_markdown(subsection, level + 1)]
     return lines
 
 
-def _purpose_lines(purpose: Purpose, aggregation: AggregationPolicy) -> list[str]:
-    return [
-        f"## Purpose `{purpose.id}`",
-        "",
-        purpose.description,
-        "",
-        f"- **Legal basis:** {_LEGAL_BASIS_NAMES.get(purpose.legal_basis, purpose.legal_basis)}",
-        "- **Categories of data subjects:** customers who give feedback in a survey and",
-        "  opt in to this purpose.",
-        f"- **Categories of personal data:** {_personal_data(purpose)}",
-        f"- **Scores collected:** {_metrics(purpose)}",
-        f"- **Privacy notice versions accepted:** {_code_list(purpose.notice_versions)}",
-        f"- **Retention of responses:** {_duration(purpose.retention)} after recording.",
-        f"- **Retention of consent records:** {_duration(purpose.consent_retention)}"
-        " after recording (proof of consent, Art. 7(1)).",
-        f"- **On expiry:** {_ON_EXPIRY_TEXT.get(purpose.on_expiry, purpose.on_expiry)}",
-        f"- **Anonymised aggregates:** {_aggregate(purpose, aggregation)}",
-        f"- **Follow-up (contacting the respondent):** {'yes' if purpose.follow_up else 'no'}",
-        f"- **Recipients:** {_recipients(purpose, aggregation)}",
-        "- **Transfers to third countries:** none by feedbackvault itself; the controller",
-        "  records any hosting or processor outside the EEA here.",
-        "- **Technical and organisational measures (Art. 32):** as listed under",
-        '  "Safeguards common to every purpose" above.',
-    ]
-
-
-def _personal_data(purpose: Purpose) -> str:
-    names = [text for key, text in _PERSONAL_FIELD_NAMES.items() if key in purpose.personal_fields]
-    if not names:
-        return "none beyond the scores; responses are anonymous."
-    return "; ".join(names) + "."
-
-
-def _metrics(purpose: Purpose) -> str:
-    return "; ".join(text for key, text in _METRIC_NAMES.items() if key in purpose.metrics) + "."
-
-
-def _code_list(values: tuple[str, ...]) -> str:
-    return ", ".join(f"`{value}`" for value in values)
-
-
-def _duration(duration: IsoDuration) -> str:
-    return f"`{duration.text}` ({describe_duration(duration)})"
-
-
-def _aggregate(purpose: Purpose, aggregation: AggregationPolicy) -> str:
-    if not purpose.aggregate:
-        return "no; these responses never feed aggregates."
-    return f"yes, only in groups of at least {aggregation.k} responses."
-
-
-def _recipients(purpose: Purpose, aggregation: AggregationPolicy) -> str:
-    follow_up = (
-        "follow-up staff of the controller (role `follow_up`) read the contact details and "
-        "comment to contact the respondent, and every look is audited; "
-        if purpose.follow_up
-        else ""
+def _controller(texts: Texts, controller: Controller | None) -> Section:
+    """Name the controller and DPO (Art. 30(1)(a)), or ask for them when the policy has none."""
+    if controller is None:
+        return Section(heading=texts.controller_heading, paragraphs=(texts.controller_todo,))
+    return Section(
+        heading=texts.controller_heading,
+        facts=(
+            Fact(texts.controller_fact, f"{controller.name}, {controller.contact}"),
+            Fact(texts.dpo, controller.dpo or texts.no_dpo),
+        ),
     )
-    if not purpose.aggregate:
-        return f"{follow_up}none outside the controller; analysts see nothing of this purpose."
-    return (
-        f"{follow_up}none outside the controller; analysts see only differentially private "
-        f"releases, in groups of at least {aggregation.k} responses."
+
+
+def _aggregation_lines(texts: Texts, aggregation: AggregationPolicy) -> tuple[str, ...]:
+    dp = aggregation.differential_privacy
+    noise = texts.dp_off if dp is None else texts.dp_on.format(epsilon=f"{dp.epsilon:g}")
+    return (texts.k_rule.format(k=aggregation.k), texts.whole_days, noise)
+
+
+def _purpose(texts: Texts, purpose: Purpose, aggregation: AggregationPolicy) -> Section:
+    k = aggregation.k
+    fields = [name for key, name in texts.personal_fields if key in purpose.personal_fields]
+    metrics = [name for key, name in texts.metrics if key in purpose.metrics]
+    recipients = [texts.recipients_follow_up] if purpose.follow_up else []
+    recipients.append(texts.recipients_officers)
+    if purpose.aggregate:
+        recipients.append(texts.recipients_analysts.format(k=k))
+    else:
+        recipients.append(texts.recipients_no_analysts)
+    return Section(
+        heading=texts.purpose_heading,
+        code=purpose.id,
+        paragraphs=(purpose.description,),
+        facts=(
+            Fact(
+                texts.legal_basis,
+                texts.legal_bases.get(purpose.legal_basis, purpose.legal_basis),
+            ),
+            Fact(texts.subjects, texts.subjects_text),
+            Fact(texts.personal_data, "; ".join(fields) + "." if fields else texts.no_personal),
+            Fact(texts.scores, "; ".join(metrics) + "."),
+            Fact(texts.notices, "", purpose.notice_versions),
+            Fact(
+                texts.retention,
+                texts.retention_text.format(
+                    words=describe_duration(purpose.retention, texts.language)
+                ),
+                (purpose.retention.text,),
+            ),
+            Fact(
+                texts.consent_retention,
+                texts.consent_retention_text.format(
+                    words=describe_duration(purpose.consent_retention, texts.language)
+                ),
+                (purpose.consent_retention.text,),
+            ),
+            Fact(texts.on_expiry, texts.on_expiry_modes.get(purpose.on_expiry, purpose.on_expiry)),
+            Fact(
+                texts.aggregates,
+                texts.aggregates_yes.format(k=k) if purpose.aggregate else texts.aggregates_no,
+            ),
+            Fact(texts.follow_up, texts.yes if purpose.follow_up else texts.no),
+            Fact(texts.recipients, " ".join(recipients).removesuffix(";") + "."),
+            Fact(texts.transfers, texts.transfers_text),
+            Fact(texts.measures_fact, texts.measures_fact_text),
+        ),
     )

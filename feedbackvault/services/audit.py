@@ -8,13 +8,24 @@ from collections.abc import Collection
 from typing import Any
 
 from feedbackvault.crypto.signing import ReceiptSigner, verify_receipt
-from feedbackvault.domain.audit import Anchor, ChainCheck, check_chain
+from feedbackvault.domain.audit import (
+    Anchor,
+    AuditFilter,
+    AuditPage,
+    ChainCheck,
+    ChainStretch,
+    check_chain,
+    check_head,
+    check_stretch,
+)
 from feedbackvault.domain.clock import Clock, isoformat_z
 from feedbackvault.storage.units import Stores
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 # The fields of an anchor its signature covers (everything but the signature).
 SIGNED_FIELDS = ("seq", "hash", "at", "public_key")
+# Entries per page of the console's audit log: a screen or two of a dense table.
+PAGE_SIZE = 50
 
 
 class AnchorError(ValueError):
@@ -101,3 +112,38 @@ def _anchor_of(value: object, public_key: str | None) -> Anchor:
     if not verify_receipt(key, signed, value["signature"]):
         raise AnchorError("its signature does not verify")
     return Anchor(anchor_hash, seq)
+
+
+def browse(
+    stores: Stores,
+    where: AuditFilter,
+    *,
+    older_than: int | None = None,
+    newer_than: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> AuditPage:
+    """Return one page of the audit log, newest first, narrowed by the filter."""
+    with stores.read() as unit:
+        return unit.audit.page(where, older_than=older_than, newer_than=newer_than, limit=limit)
+
+
+def verify_stretch(
+    stores: Stores, after_seq: int, after_hash: str, limit: int
+) -> tuple[ChainCheck | None, ChainStretch]:
+    """Check the next `limit` entries after a checked one; a verdict once the head is reached.
+
+    The console walks a long chain this way, one request per stretch, so no request
+    runs for minutes; the verdict is the same as `verify_chain`'s.
+    """
+    with stores.read() as unit:
+        head_seq, head_hash = unit.audit.head()
+        up_to = min(head_seq, after_seq + limit)
+        stretch = check_stretch(unit.audit.records(up_to, after=after_seq), after_seq, after_hash)
+    if stretch.broken_seq is None and stretch.last_seq < up_to < head_seq:
+        # The stretch ended early: entries are missing after its last good one.
+        stretch = ChainStretch(
+            stretch.last_seq, stretch.last_hash, stretch.last_seq + 1, "entry is missing"
+        )
+    if stretch.broken_seq is not None or up_to == head_seq:
+        return check_head(stretch, head_seq, head_hash), stretch
+    return None, stretch

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, literal_column, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from feedbackvault.domain.audit import AuditRecord, canonical_details, record_hash
+from feedbackvault.domain.audit import (
+    AuditFilter,
+    AuditPage,
+    AuditRecord,
+    canonical_details,
+    record_hash,
+)
 from feedbackvault.storage.data_models import (
     AUDIT_ENTRY,
     AUDIT_HEAD,
+    HOT_AUDIT_ACTION,
     AuditEntry,
 )
 from feedbackvault.storage.driver_statements import (
@@ -28,6 +36,12 @@ from feedbackvault.storage.driver_statements import (
 HEAD_ID = 1
 # Rows fetched per round trip while walking the whole chain.
 VERIFY_BATCH = 5_000
+# An entry's time is read before it waits for the chain head, so concurrent appends
+# may land a few places out of time order; a date filter widens its sequence range by
+# this many entries (far more than writers ever wait at once) and then filters exactly.
+DATE_SLACK = 1_000
+# Entries read per round when searching the log for a moment.
+SEARCH_FANOUT = 128
 
 
 @dataclass(frozen=True)
@@ -216,22 +230,24 @@ class AuditRepository:
         assert row is not None, "the audit head row is created by the first migration"
         return int(row.seq), str(row.hash)
 
-    def records(self, up_to: int) -> Iterator[AuditRecord]:
-        """Yield the entries up to sequence number `up_to` in chain order, a batch at a time."""
-        last = 0
+    def records(self, up_to: int, after: int = 0) -> Iterator[AuditRecord]:
+        """Yield the entries after `after` up to `up_to` in chain order, a batch at a time.
+
+        Core rows, not ORM objects: verifying a million entries is then bounded by the
+        hashing, not by building and expunging a million mapped objects.
+        """
+        last = after
         while True:
-            batch = self.session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.seq > last, AuditEntry.seq <= up_to)
-                .order_by(AuditEntry.seq)
+            batch = self._records(
+                select(AUDIT_ENTRY)
+                .where(AUDIT_ENTRY.c.seq > last, AUDIT_ENTRY.c.seq <= up_to)
+                .order_by(AUDIT_ENTRY.c.seq)
                 .limit(VERIFY_BATCH)
-            ).all()
+            )
             if not batch:
                 return
-            for entry in batch:
-                yield to_record(entry)
+            yield from batch
             last = batch[-1].seq
-            self.session.expunge_all()
 
     def find(
         self,
@@ -254,6 +270,98 @@ class AuditRepository:
             AuditEntry.action == "request.created",
         )
         return {str(request_id): str(actor) for request_id, actor in self.session.execute(query)}
+
+    def page(
+        self,
+        where: AuditFilter,
+        *,
+        older_than: int | None = None,
+        newer_than: int | None = None,
+        limit: int = 50,
+    ) -> AuditPage:
+        """Return one page of matching entries, newest first, keyed on `seq` (not offset).
+
+        Action, request and subject filter in SQL (the last two by their indexes); a
+        date range becomes a range of `seq` found by bisecting the primary key, since
+        entries are appended in time order, so no index on `at` is needed.
+        """
+        table = AUDIT_ENTRY
+        conditions: list[ColumnElement[bool]] = []
+        if where.action is not None:
+            conditions.append(table.c.action == where.action)
+            if where.action != HOT_AUDIT_ACTION:
+                # Stated so SQLite sees that the partial action index covers the query.
+                conditions.append(table.c.action != literal_column(f"'{HOT_AUDIT_ACTION}'"))
+        if where.request_id is not None:
+            conditions.append(table.c.request_id == where.request_id)
+        if where.subject_ref is not None:
+            conditions.append(table.c.subject_ref == where.subject_ref)
+        if where.from_day is not None:
+            start = _midnight(where.from_day)
+            conditions.append(table.c.seq >= self._first_seq_from(start) - DATE_SLACK)
+            conditions.append(table.c.at >= start)
+        if where.to_day is not None:
+            end = _midnight(where.to_day + timedelta(days=1))
+            conditions.append(table.c.seq < self._first_seq_from(end) + DATE_SLACK)
+            conditions.append(table.c.at < end)
+        query = select(table).where(*conditions).limit(limit + 1)
+        # A request's or subject's few entries come from their index, then are sorted:
+        # walking the primary key in order instead would read past most of the log.
+        order: ColumnElement[int] = table.c.seq
+        if where.request_id is not None or where.subject_ref is not None:
+            order = table.c.seq + 0
+        if newer_than is not None:
+            rows = self._records(query.where(table.c.seq > newer_than).order_by(order))
+            more_newer, rows = len(rows) > limit, rows[:limit]
+            rows.reverse()
+            more_older = True
+        else:
+            if older_than is not None:
+                query = query.where(table.c.seq < older_than)
+            rows = self._records(query.order_by(order.desc()))
+            more_older, rows = len(rows) > limit, rows[:limit]
+            more_newer = older_than is not None
+        return AuditPage(
+            entries=tuple(rows),
+            older_than=rows[-1].seq if rows and more_older else None,
+            newer_than=rows[0].seq if rows and more_newer else None,
+        )
+
+    def _records(self, query: Any) -> list[AuditRecord]:
+        return [AuditRecord(**row._mapping) for row in self.session.connection().execute(query)]
+
+    def _first_seq_from(self, moment: datetime) -> int:
+        """Search the log for the first entry at or after a moment (the head + 1 if none).
+
+        Like bisection, but each round reads SEARCH_FANOUT evenly spaced entries by
+        primary key in one statement and keeps the gap the moment falls in: three
+        rounds cover a million entries, where bisection needs twenty round trips.
+        """
+        low, high = 1, self.head()[0] + 1  # the answer lies in [low, high]
+        while low < high:
+            step = max(1, -(-(high - low) // SEARCH_FANOUT))
+            probes = list(range(low, high, step))
+            seen = self.session.connection().execute(
+                select(AUDIT_ENTRY.c.seq, AUDIT_ENTRY.c.at)
+                .where(AUDIT_ENTRY.c.seq.in_(probes))
+                .order_by(AUDIT_ENTRY.c.seq)
+            )
+            before = low - 1
+            for seq, at in seen:
+                if at >= moment:
+                    high = seq
+                    break
+                before = seq
+            else:
+                before = max(before, probes[-1])
+            if step == 1:
+                return high
+            low = before + 1
+        return low
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def find_query(

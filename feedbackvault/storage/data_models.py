@@ -68,6 +68,11 @@ def _partial_index(name: str, column: str, condition: str, *, unique: bool = Fal
 WITHOUT_ROWID = ({"sqlite_with_rowid": False},)
 
 
+# The act every submission appends (collection.py): left out of the action index.
+HOT_AUDIT_ACTION = "response.recorded"
+AUDIT_ACTION_INDEX_WHERE = f"action <> '{HOT_AUDIT_ACTION}'"
+
+
 class DataBase(DeclarativeBase):
     """Declarative base of the data database."""
 
@@ -295,9 +300,17 @@ class AuditEntry(DataBase):
 
     __tablename__ = "audit_entry"
     # Every index here is one more page each append writes (0011): entries are looked
-    # up by subject and by request, never by action, and most name no request.
+    # up by subject and by request, and most name no request. The console filters by
+    # action (0017): every act but the one each submission writes, so ingest pays nothing.
     __table_args__ = (
         _partial_index("ix_audit_entry_request_id", "request_id", "request_id IS NOT NULL"),
+        Index(
+            "ix_audit_entry_action",
+            "action",
+            "seq",
+            postgresql_where=text(AUDIT_ACTION_INDEX_WHERE),
+            sqlite_where=text(AUDIT_ACTION_INDEX_WHERE),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -6,7 +6,7 @@ served whether or not the sweep has run yet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -98,6 +98,42 @@ class RetentionCounts:
         kept_consent = exists().where(Consent.subject_id == Subject.id, consent_is_live(now))
         query = select(func.count()).select_from(Subject).where(~kept_response, ~kept_consent)
         return int(self.session.scalar(query) or 0)
+
+    def count_live_and_expiring(
+        self, now: datetime, horizons: Sequence[datetime]
+    ) -> dict[str, tuple[int, ...]]:
+        """Count live responses per purpose, and how many of them expire before each horizon.
+
+        The live count reads the covering aggregate index (purpose and expiry are in
+        it); the expiring counts read a range of `ix_response_expires_at` up to the
+        furthest horizon, so both stay index scans at a million responses.
+        """
+        live_query = (
+            select(Response.purpose, func.count())
+            .where(response_is_live(now))
+            .group_by(Response.purpose)
+        )
+        live = {purpose: int(count) for purpose, count in self.session.execute(live_query)}
+        counts: dict[str, tuple[int, ...]] = {
+            purpose: (count, *(0 for _ in horizons)) for purpose, count in live.items()
+        }
+        if not horizons or not live:
+            return counts
+        expiring_query = (
+            select(
+                Response.purpose,
+                *(func.sum(case((Response.expires_at <= h, 1), else_=0)) for h in horizons),
+            )
+            .where(
+                Response.anonymised_at.is_(None),
+                Response.expires_at > now,
+                Response.expires_at <= max(horizons),
+            )
+            .group_by(Response.purpose)
+        )
+        for purpose, *expiring in self.session.execute(expiring_query):
+            counts[purpose] = (live.get(purpose, 0), *(int(n or 0) for n in expiring))
+        return counts
 
     def count_outliving(
         self, retentions: Mapping[str, tuple[int, float]], now: datetime, *, serial: bool = False

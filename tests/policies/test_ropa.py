@@ -172,3 +172,46 @@ def test_ropa_is_the_same_on_every_render(shipped_ropa: str) -> None:
 )
 def test_describe_duration_reads_naturally(text: str, words: str) -> None:
     assert describe_duration(parse_iso_duration(text)) == words
+
+
+def test_the_dutch_register_uses_avg_terms() -> None:
+    ropa = render_ropa(make_policy_set(make_purpose(), epsilon=0.5), "nl")
+    assert ropa.startswith("# Verwerkingsregister")
+    assert "**Grondslag:** Toestemming (art. 6 lid 1 sub a AVG)" in ropa
+    assert "**Bewaartermijn van reacties:** `P180D` (180 dagen) na vastlegging." in ropa
+    assert "**Categorieën van persoonsgegevens:** E-mailadres; Vrije opmerking" in ropa
+    assert "**Verwerkingsverantwoordelijke:** in te vullen" in ropa
+    assert "epsilon = 0.5" in ropa
+
+
+def test_the_dutch_register_has_no_english_label_left() -> None:
+    from feedbackvault.policies.ropa_texts import ENGLISH
+
+    ropa = render_ropa(load_policy_set(default_policies_dir()), "nl")
+    english = [ENGLISH.legal_basis, ENGLISH.retention, ENGLISH.recipients, ENGLISH.on_expiry]
+    english += [name for _, name in ENGLISH.personal_fields]
+    assert [label for label in english if label in ropa] == []
+
+
+def test_both_languages_state_the_same_facts_per_purpose() -> None:
+    from feedbackvault.policies.ropa import build_register
+
+    policies = load_policy_set(default_policies_dir())
+    english, dutch = build_register(policies, "en"), build_register(policies, "nl")
+    assert [(s.code, len(s.facts)) for s in english.purposes] == [
+        (s.code, len(s.facts)) for s in dutch.purposes
+    ]
+    for en_section, nl_section in zip(english.purposes, dutch.purposes, strict=True):
+        assert [f.codes for f in en_section.facts] == [f.codes for f in nl_section.facts]
+
+
+def test_an_unknown_language_falls_back_to_english() -> None:
+    assert render_ropa(make_policy_set(make_purpose()), "fr").startswith("# Record of processing")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("P180D", "180 dagen"), ("P1Y6M", "1 jaar en 6 maanden"), ("P2W", "2 weken")],
+)
+def test_durations_read_naturally_in_dutch(text: str, words: str) -> None:
+    assert describe_duration(parse_iso_duration(text), "nl") == words

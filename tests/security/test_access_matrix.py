@@ -51,7 +51,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/v1/follow-ups/<string:response_id>"): FOLLOW_UP,
     ("POST", "/api/v1/follow-ups/<string:response_id>/done"): FOLLOW_UP,
 }
-# Flask's own static-file route and smorest's docs assets serve no data.
+# Flask's own static-file route and the docs page's assets (under /assets/) serve no data.
 IGNORED_ENDPOINTS = {"static"}
 # Web pages use personal accounts, not tokens: tests/web/test_console_access.py holds
 # their matrix (every page x every role).

@@ -18,6 +18,9 @@ EVERYONE = frozenset(ROLES)
 READERS = frozenset({"privacy_officer", "auditor"})
 OFFICER = frozenset({"privacy_officer"})
 FOLLOW_UP = frozenset({"follow_up"})
+
+
+ANALYST = frozenset({"analyst"})
 PUBLIC = "public"
 
 # (method, rule) -> who may use it. A console route missing here fails the first test.
@@ -43,6 +46,13 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/console/follow-up"): FOLLOW_UP,
     ("GET", "/console/follow-up/<response_id>"): FOLLOW_UP,
     ("POST", "/console/follow-up/<response_id>/done"): FOLLOW_UP,
+    ("GET", "/console/audit"): READERS,
+    ("GET", "/console/audit/verify"): READERS,
+    ("GET", "/console/register"): READERS,
+    ("GET", "/console/register.md"): READERS,
+    ("GET", "/console/purposes"): READERS,
+    ("GET", "/console/scores"): ANALYST,
+    ("GET", "/console/scores.csv"): ANALYST,
 }
 
 

@@ -10,7 +10,24 @@ its route in the matrix of `tests/web/test_console_access.py`. The navigation in
 `console.scores` and `console.follow_up` once those endpoints exist.
 """
 
-from feedbackvault.web.console import account_views, follow_up_views, request_views
+from feedbackvault.web.console import (
+    account_views,
+    audit_views,
+    follow_up_views,
+    purpose_views,
+    register_views,
+    request_views,
+    score_views,
+)
 from feedbackvault.web.console.blueprint import bp
 
-__all__ = ["account_views", "bp", "follow_up_views", "request_views"]
+__all__ = [
+    "account_views",
+    "audit_views",
+    "bp",
+    "follow_up_views",
+    "purpose_views",
+    "register_views",
+    "request_views",
+    "score_views",
+]
