@@ -337,9 +337,19 @@ def test_openapi_declares_every_status_of_the_follow_up_endpoints(client: FlaskC
         if method in ("get", "post")
     }
     assert declared == {
-        ("get", "/api/v1/follow-ups"): ["200", "401", "403", "422", "503", "default"],
-        ("get", "/api/v1/follow-ups/{response_id}"): ["200", "401", "403", "404", "503", "default"],
+        ("get", "/api/v1/follow-ups"): ["200", "401", "403", "414", "422", "503"],
+        ("get", "/api/v1/follow-ups/{response_id}"): [
+            "200", "401", "403", "404", "414", "422", "503",
+        ],
         ("post", "/api/v1/follow-ups/{response_id}/done"): [
-            "200", "400", "401", "403", "404", "409", "413", "415", "422", "503", "default",
+            "200", "400", "401", "403", "404", "409", "413", "414", "415", "422", "503",
         ],
     }  # fmt: skip
+
+
+def test_an_unknown_query_parameter_is_refused_like_an_unknown_body_field(
+    client: FlaskClient, staff: dict[str, str]
+) -> None:
+    response = client.get(f"{QUEUE}?max_scor=6", headers=staff)
+    assert response.status_code == 422
+    assert "max_scor" in response.get_json()["errors"]
