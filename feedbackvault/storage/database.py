@@ -115,7 +115,8 @@ def create_private_file(database: str | None) -> None:
         return
     try:
         descriptor = os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
+    except OSError:
+        # There already, or not creatable here: SQLite reports the latter when it connects.
         return
     os.close(descriptor)
 
