@@ -95,13 +95,21 @@ class KeyRotationService:
             unit.keys.lock_kek_lifecycle()
             if only_when_due and not self.rotation_due():
                 return None
-            before = {v.kek_id for v in self.provider.kek_versions() if v.state == ACTIVE}
+            versions = self.provider.kek_versions()
+            before = {v.kek_id for v in versions if v.state == ACTIVE}
+            held = {v.kek_id for v in versions if v.state != DESTROYED}
             created = self.provider.writable
             new = self.provider.create_kek(now) if created else self.provider.active_kek()
+            # Keys under a KEK no longer held (a key store restored from too long ago)
+            # open nowhere; they stay as they are and `/readyz` reports them.
+            lost = unit.keys.kek_ids_in_use() - held - {new.kek_id}
+            keks = {new.kek_id: new}
             rewrapped = 0
-            for batch in unit.keys.batches_under_other_keks(new.kek_id):
+            for batch in unit.keys.batches_under_other_keks({new.kek_id, *lost}):
                 for key in batch:
-                    old = self.provider.kek(key.kek_id)
+                    old = keks.get(key.kek_id) or keks.setdefault(
+                        key.kek_id, self.provider.kek(key.kek_id)
+                    )
                     dek = unwrap_dek(
                         old, key.wrapped_dek, subject_id=key.subject_id, dek_version=key.dek_version
                     )

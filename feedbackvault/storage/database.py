@@ -115,9 +115,8 @@ def create_private_file(database: str | None) -> None:
         return
     try:
         descriptor = os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except (FileExistsError, FileNotFoundError):
-        # Existing: its mode is kept. Its folder missing: SQLite's own open fails later,
-        # where the unreachable-store handling answers it (503, a clear CLI message).
+    except OSError:
+        # There already, or not creatable here: SQLite reports the latter when it connects.
         return
     os.close(descriptor)
 

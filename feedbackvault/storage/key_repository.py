@@ -308,13 +308,13 @@ class KeyRepository:
             found[row.subject_id] = row
         return found
 
-    def batches_under_other_keks(self, kek_id: str) -> Iterator[list[SubjectKey]]:
-        """Yield batches of keys not yet wrapped under `kek_id`."""
+    def batches_under_other_keks(self, kek_ids: Collection[str]) -> Iterator[list[SubjectKey]]:
+        """Yield batches of keys wrapped under none of `kek_ids`, until none is left."""
         while True:
             batch = list(
                 self.session.scalars(
                     select(SubjectKey)
-                    .where(SubjectKey.kek_id != kek_id)
+                    .where(SubjectKey.kek_id.not_in(list(kek_ids)))
                     .order_by(SubjectKey.subject_id, SubjectKey.dek_version)
                     .limit(REWRAP_BATCH)
                 )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 
 from feedbackvault.app import Services
 from feedbackvault.cli import main
@@ -287,6 +287,9 @@ def _restore(
     engine = services.databases.data_engine if store == "data" else services.databases.keys_engine
     tables = METADATA[store].sorted_tables
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # As `pg_restore --disable-triggers`: the audit log refuses deletes (0012).
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
         for table in reversed(tables):
             connection.execute(delete(table))
         for table in tables:
