@@ -63,6 +63,18 @@ SETTING_NAMES = tuple(
         "RATE_LIMIT_PER_ADDRESS",
         "RATE_LIMIT_STORAGE",
         "CORS_ORIGINS",
+        "KEK_GRACE",
+        "KEK_ROTATION",
+        "AUDIT_ANCHOR_KEY",
+        "SECRET_KEY",
+        "TLS",
+        "SMTP_URL",
+        "PUBLIC_URL",
+        "MAIL_FROM",
+        "PRIVACY_LIMIT_PER_ADDRESS",
+        "PRIVACY_LIMIT_PER_CLIENT",
+        # Read by docker/maintain.sh, not by the service.
+        "MAINTAIN_EVERY",
     )
 )
 

@@ -319,3 +319,19 @@ def test_correctly_spelt_settings_raise_no_warning(cli_env: dict[str, str]) -> N
     env = {**cli_env, "FEEDBACKVAULT_LOG_LEVEL": "DEBUG", "FEEDBACKVAULT_MAX_BODY_BYTES": "1024"}
     result = CliRunner().invoke(main, ["tokens", "list"], env=env, catch_exceptions=False)
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_every_setting_the_service_reads_is_known_so_none_is_taken_for_a_typo() -> None:
+    import re
+    from pathlib import Path
+
+    from feedbackvault.settings import SETTING_NAMES
+
+    package = Path(__file__).resolve().parents[2] / "feedbackvault"
+    read = set()
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        read |= {f"FEEDBACKVAULT_{name}" for name in re.findall(r"\{PREFIX\}([A-Z][A-Z_]+)", text)}
+        read |= set(re.findall(r"FEEDBACKVAULT_[A-Z][A-Z_]*[A-Z]", text))
+    read -= {"FEEDBACKVAULT_TEST", "FEEDBACKVAULT_TEST_"}
+    assert sorted(read - set(SETTING_NAMES)) == []
