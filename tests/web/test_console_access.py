@@ -48,6 +48,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/console/follow-up/<response_id>/done"): FOLLOW_UP,
     ("GET", "/console/audit"): READERS,
     ("GET", "/console/audit/verify"): READERS,
+    ("GET", "/console/audit/anchor.json"): READERS,
     ("GET", "/console/register"): READERS,
     ("GET", "/console/register.md"): READERS,
     ("GET", "/console/purposes"): READERS,

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -130,6 +131,33 @@ def test_verifying_an_intact_chain_says_up_to_which_entry(
     text = text_of(auditor.get("/console/audit/verify?lang=nl"))
     head = int(re.search(r"intact tot en met #(\d+)", text).group(1))  # type: ignore[union-attr]
     assert head >= 2
+
+
+def test_an_auditor_downloads_an_anchor_that_exposes_a_later_rollback(
+    person: Callable[..., FlaskClient],
+    client: FlaskClient,
+    collector: dict[str, str],
+    services: Services,
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from feedbackvault.cli import main
+    from tests.foundation.test_audit_anchors import roll_back_to
+
+    client.post("/api/v1/responses", json=submission(), headers=collector)
+    answer = person("auditor").get("/console/audit/anchor.json")
+    assert answer.status_code == 200
+    assert "attachment" in answer.headers["Content-Disposition"]
+    anchor = tmp_path / "anchor.json"
+    anchor.write_bytes(answer.get_data())
+    env = dict(services.settings.environ)
+    verify = ["audit", "verify", "--anchor", str(anchor)]
+    assert CliRunner().invoke(main, verify, env=env).exit_code == 0
+    roll_back_to(services, answer.get_json()["seq"] - 1)
+    result = CliRunner().invoke(main, verify, env=env)
+    assert result.exit_code != 0
+    assert answer.get_json()["hash"] in result.output
 
 
 def test_verifying_a_tampered_chain_names_the_first_broken_entry(

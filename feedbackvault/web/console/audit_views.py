@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
-from flask import abort, current_app, render_template, request
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from feedbackvault.crypto.errors import KeyProviderError
+from feedbackvault.crypto.signing import ReceiptSigner
 from feedbackvault.domain.audit import GENESIS_HASH, AuditFilter
-from feedbackvault.services.audit import browse, verify_stretch
+from feedbackvault.services.audit import anchor_head, browse, verify_stretch
 from feedbackvault.web.console.blueprint import REQUEST_READERS, bp
 from feedbackvault.web.context import services
 from feedbackvault.web.sessions import require_roles
@@ -28,8 +31,15 @@ KNOWN_ACTIONS = (
     "aggregates.released",
     "consent.withdrawn",
     "erasures.replayed",
+    "follow_up.done",
+    "follow_up.listed",
+    "follow_up.shown",
+    "keys.destroyed",
     "keys.orphans_shredded",
     "keys.rotated",
+    "privacy_centre.link_sent",
+    "privacy_centre.outcome_sent",
+    "privacy_centre.request_sent",
     "releases.published",
     "request.created",
     "request.export_downloaded",
@@ -171,3 +181,21 @@ def verify_audit_chain() -> tuple[str, int]:
         ),
         200,
     )
+
+
+@bp.route("/audit/anchor.json")
+@require_roles(*REQUEST_READERS)
+def download_anchor() -> Response:
+    """Download the signed head of the chain, to keep outside the service."""
+    registry = services()
+    try:
+        signer = ReceiptSigner(registry.key_provider.anchor_signing_key())
+    except KeyProviderError:
+        abort(404)
+    anchor = anchor_head(registry.stores, signer, registry.clock)
+    answer = current_app.response_class(
+        json.dumps(anchor, separators=(",", ":")) + "\n", mimetype="application/json"
+    )
+    name = f"feedbackvault-audit-anchor-{anchor['seq']}.json"
+    answer.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return answer
