@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from feedbackvault.services.orphan_keys import OrphanKeyCollector
     from feedbackvault.services.privacy_centre import PrivacyCentreService
     from feedbackvault.services.releases import ReleaseService
+    from feedbackvault.services.reminders import ReminderService
     from feedbackvault.services.reporting import ReportingService
     from feedbackvault.services.retention import RetentionService
     from feedbackvault.services.smtp_mailer import SmtpMailer
@@ -199,7 +200,26 @@ class Services:
         from feedbackvault.services.maintenance import MaintenanceService
 
         return MaintenanceService(
-            self.policies, self.retention, self.orphan_keys, self.key_rotation, self.releases
+            self.policies,
+            self.retention,
+            self.orphan_keys,
+            self.key_rotation,
+            self.releases,
+            self.reminders,
+        )
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        """Remind privacy officers of requests due soon, once a day."""
+        from feedbackvault.services.reminders import ReminderService
+
+        return ReminderService(
+            self.stores,
+            self.accounts,
+            self.subject_rights,
+            self.clock,
+            mailer=make_mailer(self.settings, self.policies),
+            public_url=self.settings.public_url,
         )
 
     @cached_property

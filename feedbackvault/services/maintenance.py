@@ -13,6 +13,7 @@ from feedbackvault.services.key_rotation import (
 )
 from feedbackvault.services.orphan_keys import OrphanKeyCollector, summary_line
 from feedbackvault.services.releases import ReleaseService
+from feedbackvault.services.reminders import ReminderService, reminder_line
 from feedbackvault.services.retention import RetentionService, summary_lines
 
 ACTOR = "maintain"
@@ -41,9 +42,11 @@ class MaintenanceService:
         orphan_keys: OrphanKeyCollector,
         key_rotation: KeyRotationService,
         releases: ReleaseService,
+        reminders: ReminderService,
     ) -> None:
         self.policies = policies
         self.releases = releases
+        self.reminders = reminders
         self.retention = retention
         self.orphan_keys = orphan_keys
         self.key_rotation = key_rotation
@@ -57,6 +60,7 @@ class MaintenanceService:
             Step("keys gc", self._collect_orphans),
             Step("kek rotation", self._rotate_when_due),
             Step("kek destruction", self._destroy_retired),
+            Step("reminders", self._remind_officers),
         ]
 
     def run(self) -> list[str]:
@@ -87,6 +91,9 @@ class MaintenanceService:
                 "FEEDBACKVAULT_KEK, restart, then run `feedbackvault keys rotate`"
             ]
         return ["not due"]
+
+    def _remind_officers(self) -> list[str]:
+        return [reminder_line(self.reminders.send_due())]
 
     def _destroy_retired(self) -> list[str]:
         return destruction_lines(self.key_rotation.destroy_retired(actor=ACTOR))

@@ -30,7 +30,8 @@ def test_maintain_prints_every_step_and_rotates_only_when_due(
 ) -> None:
     services.key_rotation.rotate()
     first = services.maintenance.run()
-    assert [line.split(":")[0] for line in first][-2:] == ["kek rotation", "kek destruction"]
+    steps = [line.split(":")[0] for line in first]
+    assert steps[-3:] == ["kek rotation", "kek destruction", "reminders"]
     assert "kek rotation: not due" in first
     clock.advance(days=7)
     assert any(line.startswith("kek rotation: rotated to") for line in services.maintenance.run())
