@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from feedbackvault.app import Services
 from feedbackvault.storage.data_models import AuditEntry
-from tests.support import FrozenClock, submission
+from tests.support import FrozenClock, behind_the_app, submission
 from tests.web.pages_support import seed_scores
 from tests.web.support import text_of
 
@@ -168,8 +168,7 @@ def test_verifying_a_tampered_chain_names_the_first_broken_entry(
 ) -> None:
     for _ in range(3):
         client.post("/api/v1/responses", json=submission(), headers=collector)
-    with services.databases.data() as session:
-        session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"))
+    behind_the_app(services, update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"))
     text = text_of(person("auditor").get("/console/audit/verify?lang=en"))
     assert "entry #2 is the first that fails" in text
     assert "does not match its hash" in text
@@ -201,8 +200,7 @@ def test_a_long_chain_is_checked_a_stretch_per_request_to_the_same_verdict(
         last = unit.audit.head()[0]
     assert f"The chain is intact up to #{last}." in text_of_html(html)
     assert steps == -(-last // 3)
-    with services.databases.data() as session:
-        session.execute(update(AuditEntry).where(AuditEntry.seq == 7).values(action="x.y"))
+    behind_the_app(services, update(AuditEntry).where(AuditEntry.seq == 7).values(action="x.y"))
     html, _ = follow_the_check(auditor)
     assert "intact up to #6; entry #7 is the first that fails" in text_of_html(html)
 
